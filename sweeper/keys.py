@@ -1,0 +1,37 @@
+"""Names under which sweeper stores things on Optuna trials and studies.
+
+Every reader (report, tests, dashboards, user scripts) goes through these constants, so a stored
+key is spelled in exactly one place.
+"""
+
+# Trial user attrs: the judgment.
+LABEL = "label"  # trial label: underfit / good / overfit / diverged
+REPEAT_LABELS = "repeat_labels"  # one label per seeded repeat
+AGREEMENT = "agreement"  # e.g. "3/3 repeats overfit"
+REASON = "reason"  # one sentence with numbers
+RECOMMENDATION = "recommendation"
+EVIDENCE = "evidence"  # per-repeat numbers the label rests on
+
+# Trial user attrs: the score and its parts (score = val_loss + penalty).
+VAL_LOSS = "val_loss"
+TRAIN_LOSS = "train_loss"
+GAP = "gap"
+PENALTY = "penalty"
+SCORE = "score"
+
+# Trial user attrs: how the trial ran.
+CONFIG = "config"  # every hyperparameter, searched or fixed
+SEEDS = "seeds"
+DEVICE = "device"
+BEST_EPOCH = "best_epoch"
+EARLY_STOP = "early_stop"  # per repeat: None or {"epoch", "turn_epoch", "reason"}
+CURVES = "curves"  # {"train": [[...]], "val": [[...]]}, shape (n_repeats, n_epochs_run)
+TIMING = "timing"  # seconds spent training and talking to the storage
+PRUNE_REASON = "prune_reason"
+FAIL_REASON = "fail_reason"
+
+# Study user attrs.
+STUDY_SPEC = "spec"
+STUDY_BASELINE = "baseline"  # naive-forecast validation loss per loss function
+
+METRIC_NAME = "score"

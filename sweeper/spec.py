@@ -1,0 +1,153 @@
+"""Study files: the `Study` spec and loading a user's study file into one.
+
+A study file is ordinary Python that builds one `Study`:
+
+    from sweeper import Data, IntRange, Space, Study
+    study = Study(name="toy", data=Data.toy(), space=Space(hidden=IntRange(2, 20)))
+
+`load_study_file` runs it under its own filename (so tracebacks point at the user's line) and turns
+every problem into one SpecError sentence naming the file, and the line where there is one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import traceback
+from pathlib import Path
+from typing import Any
+
+from .data import Data
+from .pruning import PRUNERS
+from .space import Space
+from .validate import SpecError, did_you_mean, must, spec_dataclass
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@spec_dataclass
+class Study:
+    """Everything a sweep needs; command-line flags override fields by name."""
+
+    # Names the Optuna study and its folder runs/<name>/; re-running the same name resumes.
+    name: str
+    data: Data
+    space: Space = dataclasses.field(default_factory=Space)
+    # Seeded runs per trial: 3 shows whether repeats agree at 3x the cost of one.
+    repeats: int = 3
+    # Finished trials to reach; a resumed study only runs what is missing.
+    n_trials: int = 20
+    # Score = val_loss + gap_penalty * max(0, gap); 0 is a plain validation-loss sweep.
+    gap_penalty: float = 1.0
+    # An Optuna pruner by name (see PRUNERS) or any optuna.pruners instance.
+    pruner: Any = "median"
+    # Optuna storage URL; None means sqlite:///runs/<name>/study.db.
+    storage: str | None = None
+    # Drives the sampler and every repeat's seed: same seed, same sweep.
+    seed: int = 0
+    # Epochs validation must stay above its minimum before a run stops; None disables.
+    patience: int | None = 20
+    # Smallest relative validation rise that counts as degradation (the noise floor may be
+    # higher); 0.1 = 10% above the minimum.
+    min_rise: float = 0.1
+    # Intermediate values written per trial: each write costs a storage round trip.
+    max_reports: int = 20
+    # "auto" uses CUDA when available.
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not NAME_PATTERN.match(self.name):
+            raise must("Study.name", "letters, digits, '_', '-' or '.' (it names a folder)",
+                       self.name)
+        if not isinstance(self.data, Data):
+            raise must("Study.data", "a Data(...)", self.data)
+        if not isinstance(self.space, Space):
+            raise must("Study.space", "a Space(...)", self.space)
+        _positive_int("repeats", self.repeats)
+        _positive_int("n_trials", self.n_trials)
+        _positive_int("max_reports", self.max_reports)
+        if self.patience is not None:
+            _positive_int("patience", self.patience)
+        if isinstance(self.gap_penalty, bool) or not isinstance(self.gap_penalty, (int, float)) \
+                or not self.gap_penalty >= 0:
+            raise must("Study.gap_penalty", "a number >= 0", self.gap_penalty)
+        if isinstance(self.min_rise, bool) or not isinstance(self.min_rise, (int, float)) \
+                or not self.min_rise > 0:
+            raise must("Study.min_rise", "a number > 0", self.min_rise)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise must("Study.seed", "an int >= 0", self.seed)
+        if self.storage is not None and not isinstance(self.storage, str):
+            raise must("Study.storage", "an Optuna storage URL or None", self.storage)
+        if isinstance(self.pruner, str):
+            if self.pruner not in PRUNERS:
+                raise SpecError(
+                    f"Study.pruner must be one of {', '.join(PRUNERS)}, but got "
+                    f"{self.pruner!r}{did_you_mean(self.pruner, PRUNERS)}."
+                )
+        elif not (hasattr(self.pruner, "prune") and callable(self.pruner.prune)):
+            raise must("Study.pruner", f"one of {', '.join(PRUNERS)} or an Optuna pruner",
+                       self.pruner)
+        if not isinstance(self.device, str):
+            raise must("Study.device", "auto, cpu, cuda or cuda:N", self.device)
+
+    def override(self, **flags: Any) -> Study:
+        """A copy with the given fields replaced (None values are ignored), re-validated."""
+        changes = {k: v for k, v in flags.items() if v is not None}
+        return dataclasses.replace(self, **changes) if changes else self
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe description, stored on the study so reviewers see what ran."""
+        return {
+            "name": self.name, "data": self.data.describe(), "space": self.space.to_dict(),
+            "repeats": self.repeats, "n_trials": self.n_trials, "gap_penalty": self.gap_penalty,
+            "pruner": self.pruner if isinstance(self.pruner, str) else type(self.pruner).__name__,
+            "seed": self.seed, "patience": self.patience, "min_rise": self.min_rise,
+            "max_reports": self.max_reports,
+        }
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise must(f"Study.{name}", "an int >= 1", value)
+
+
+def load_study_file(path: str | Path) -> Study:
+    """Run a study file and return the one Study it builds; SpecError names the file on failure."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"{path}: no such study file.")
+    try:
+        source = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot be read ({exc}).") from None
+    try:
+        code = compile(source, str(path), "exec")
+    except SyntaxError as exc:
+        raise SpecError(
+            f"{path}, line {exc.lineno}: there is a syntax error in the study file: {exc.msg}."
+        ) from None
+    namespace: dict[str, Any] = {"__file__": str(path), "__name__": "__sweeper_study__"}
+    try:
+        exec(code, namespace)
+    except SpecError as exc:
+        raise SpecError(f"{path}{_line_in(exc, path)}: {exc}") from None
+    except Exception as exc:  # the user's code raised: report it against their line
+        raise SpecError(
+            f"{path}{_line_in(exc, path)}: the study file raised {type(exc).__name__}: {exc}"
+        ) from exc
+    studies = [v for v in namespace.values() if isinstance(v, Study)]
+    if not studies:
+        raise SpecError(
+            f"{path}: defines no Study; build one, e.g. study = Study(name=..., data=...)."
+        )
+    if len({id(s) for s in studies}) > 1:
+        names = [k for k, v in namespace.items() if isinstance(v, Study)]
+        raise SpecError(f"{path}: defines {len(names)} Study objects ({', '.join(names)}); "
+                        "keep exactly one.")
+    return studies[0]
+
+
+def _line_in(exc: BaseException, path: Path) -> str:
+    """', line N' for the innermost frame of the traceback that is in the study file."""
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+    return f", line {lines[-1]}" if lines else ""

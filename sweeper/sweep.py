@@ -1,0 +1,228 @@
+"""The sweep: an Optuna study whose every trial trains repeats, diagnoses them and scores them.
+
+    trial -> config (space.suggest) -> seeded repeats (train) -> per-repeat diagnosis
+          -> trial diagnosis -> score (objective) -> attrs (storage) -> value / prune / fail
+
+A trial that fails (NaN loss, out of memory, any exception) is recorded with its reason and the
+sweep goes on; a misconfigured sweep never gets here (see spec and validate).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import optuna
+import torch
+
+from . import keys
+from .data import Windows
+from .diagnosis import Label, TrialDiagnosis, diagnose_run, diagnose_trial
+from .objective import final_loss, score
+from .pruning import make_pruner, report_steps
+from .space import suggest
+from .spec import Study
+from .storage import count_finished, open_study, round_curve, write_attrs
+from .train import TrainResult, train_repeats
+
+
+class TrialFailed(Exception):
+    """A trial that cannot produce a score (diverged repeats); its reason is already stored."""
+
+
+def derive_seeds(study_seed: int, trial_number: int, n_repeats: int) -> list[int]:
+    """Seed of each repeat, from (study seed, trial number, repeat index) alone, so one trial can
+    be re-run without the rest of the study."""
+    return [
+        int(np.random.SeedSequence([study_seed, trial_number, r]).generate_state(1)[0])
+        for r in range(n_repeats)
+    ]
+
+
+class TrialObjective:
+    """The function Optuna calls once per trial."""
+
+    def __init__(self, spec: Study, windows: Windows, device: torch.device,
+                 on_epoch: Callable[[int, int, int], None] | None = None) -> None:
+        self.spec = spec
+        self.windows = windows
+        self.device = device
+        self.report_every = report_steps(spec.space.max_epochs(), spec.max_reports)
+        self.on_epoch = on_epoch
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        try:
+            return self._run(trial)
+        except (optuna.TrialPruned, TrialFailed):
+            raise
+        except torch.cuda.OutOfMemoryError as exc:
+            trial.set_user_attr(keys.FAIL_REASON, f"oom: {str(exc).splitlines()[0]}")
+            raise
+        except Exception as exc:
+            trial.set_user_attr(keys.FAIL_REASON, f"{type(exc).__name__}: {exc}")
+            raise
+
+    def _run(self, trial: optuna.Trial) -> float:
+        spec = self.spec
+        config = suggest(trial, spec.space)
+        seeds = derive_seeds(spec.seed, trial.number, spec.repeats)
+        storage_s = 0.0
+        prune_reason: list[str] = []
+
+        def on_report(epoch: int, mean_val: float) -> bool:
+            nonlocal storage_s
+            t0 = time.perf_counter()
+            trial.report(mean_val, epoch)
+            prune = trial.should_prune()
+            if prune:
+                prune_reason.append(self._prune_reason(trial, epoch, mean_val))
+            storage_s += time.perf_counter() - t0
+            return prune
+
+        on_epoch = None
+        if self.on_epoch is not None:
+            def on_epoch(epoch: int, n_epochs: int) -> None:
+                self.on_epoch(trial.number, epoch, n_epochs)
+
+        result = train_repeats(
+            config, self.windows, seeds, self.device, patience=spec.patience,
+            min_rise=spec.min_rise, report_every=self.report_every, on_report=on_report,
+            on_epoch=on_epoch,
+        )
+        t0 = time.perf_counter()
+        baseline = self.windows.baseline(config["loss"])
+        runs = [diagnose_run(*result.curve(r), baseline=baseline) for r in range(len(seeds))]
+        verdict = diagnose_trial(runs)
+        train_final = np.array([final_loss(result.curve(r)[0]) for r in range(len(seeds))])
+        val_final = np.array([final_loss(result.curve(r)[1]) for r in range(len(seeds))])
+        parts = score(train_final, val_final, spec.gap_penalty)
+        diagnosis_s = time.perf_counter() - t0
+
+        attrs = trial_attrs(config, seeds, self.device, result, verdict, parts)
+        if prune_reason:
+            attrs[keys.PRUNE_REASON] = prune_reason[0]
+        diverged = verdict.label is Label.DIVERGED or not np.isfinite(parts.score)
+        if diverged:
+            attrs[keys.FAIL_REASON] = f"diverged: {verdict.reason}"
+        t0 = time.perf_counter()
+        write_attrs(trial, attrs)
+        storage_s += time.perf_counter() - t0
+        trial.set_user_attr(keys.TIMING, {
+            "train_s": round(result.seconds, 4), "diagnosis_s": round(diagnosis_s, 4),
+            "storage_s": round(storage_s, 4),
+        })
+        if prune_reason:
+            raise optuna.TrialPruned(prune_reason[0])
+        if diverged:
+            raise TrialFailed(attrs[keys.FAIL_REASON])
+        return parts.score
+
+    def _prune_reason(self, trial: optuna.Trial, epoch: int, mean_val: float) -> str:
+        """Why the pruner stopped this trial, with the comparison it most likely made."""
+        pruner = type(trial.study.pruner).__name__
+        done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        at_step = [t.intermediate_values[epoch] for t in done if epoch in t.intermediate_values]
+        if at_step:
+            return (
+                f"pruned by {pruner} at epoch {epoch}: mean validation loss {mean_val:.4g} vs a "
+                f"median of {float(np.median(at_step)):.4g} over {len(at_step)} completed "
+                "trials at that epoch"
+            )
+        return f"pruned by {pruner} at epoch {epoch} with mean validation loss {mean_val:.4g}"
+
+
+def trial_attrs(config: dict[str, Any], seeds: list[int], device: torch.device,
+                result: TrainResult, verdict: TrialDiagnosis, parts: Any) -> dict[str, Any]:
+    """Everything stored on a trial, keyed by `keys` (one storage write per entry)."""
+    n = len(seeds)
+    best_epochs = [r.evidence.get("best_epoch") for r in verdict.runs]
+    best_epochs = [b for b in best_epochs if b is not None]
+    return {
+        keys.LABEL: verdict.label.value,
+        keys.AGREEMENT: verdict.agreement,
+        keys.REPEAT_LABELS: verdict.repeat_labels,
+        keys.REASON: verdict.reason,
+        keys.RECOMMENDATION: verdict.recommendation,
+        keys.VAL_LOSS: parts.val_loss,
+        keys.TRAIN_LOSS: parts.train_loss,
+        keys.GAP: parts.gap,
+        keys.PENALTY: parts.penalty,
+        keys.BEST_EPOCH: int(np.median(best_epochs)) if best_epochs else None,
+        keys.CONFIG: config,
+        keys.SEEDS: seeds,
+        keys.DEVICE: str(device),
+        keys.EVIDENCE: [r.evidence for r in verdict.runs],
+        keys.EARLY_STOP: [
+            None if s is None else
+            {"epoch": s.epoch + 1, "turn_epoch": s.turn_epoch + 1, "reason": s.reason}
+            for s in result.stops
+        ],
+        keys.CURVES: {
+            "train": [round_curve(result.curve(r)[0]) for r in range(n)],
+            "val": [round_curve(result.curve(r)[1]) for r in range(n)],
+        },
+    }
+
+
+def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: str,
+              out: Callable[[str], None] = print, progress: bool | None = None) -> optuna.Study:
+    """Create or resume the study and run trials until it has spec.n_trials finished ones."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # sweeper prints its own trial lines
+    report_every = report_steps(spec.space.max_epochs(), spec.max_reports)
+    pruner = make_pruner(spec.pruner, report_every, spec.space.max_epochs())
+    baseline = {loss: windows.baseline(loss) for loss in ("mse", "mae")}
+    study, resumed = open_study(spec.name, storage_url, pruner, spec.to_dict(), baseline)
+    # Seeded by the trials already there, so a resumed sweep does not replay its first picks.
+    study.sampler = optuna.samplers.TPESampler(seed=spec.seed + len(study.trials))
+    done = count_finished(study)
+    remaining = spec.n_trials - done
+    if resumed:
+        out(f"resuming study {spec.name!r}: {done} finished trials, {max(0, remaining)} to go")
+    if remaining <= 0:
+        return study
+
+    show_epochs = sys.stderr.isatty() if progress is None else progress
+    on_epoch = _epoch_progress if show_epochs else None
+    objective = TrialObjective(spec, windows, device, on_epoch=on_epoch)
+    printer = TrialPrinter(out, spec.n_trials, done, show_epochs)
+    study.optimize(objective, n_trials=remaining, catch=(Exception,), callbacks=[printer])
+    return study
+
+
+def _epoch_progress(number: int, epoch: int, n_epochs: int) -> None:
+    if epoch == n_epochs or epoch % 10 == 0:
+        sys.stderr.write(f"\r  trial {number}: epoch {epoch}/{n_epochs}  ")
+        sys.stderr.flush()
+
+
+class TrialPrinter:
+    """One line per finished trial: params, label, score parts, time."""
+
+    def __init__(self, out: Callable[[str], None], n_trials: int, done: int,
+                 clear_line: bool) -> None:
+        self.out, self.n_trials, self.done, self.clear_line = out, n_trials, done, clear_line
+        self.start = time.perf_counter()
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if self.clear_line:
+            sys.stderr.write("\r" + " " * 40 + "\r")
+        self.done += trial.state != optuna.trial.TrialState.FAIL
+        attrs = trial.user_attrs
+        params = " ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
+        if trial.state == optuna.trial.TrialState.COMPLETE:
+            what = (f"{attrs.get(keys.LABEL, '?'):8s} score {trial.value:.4g} = val "
+                    f"{attrs[keys.VAL_LOSS]:.4g} + gap penalty {attrs[keys.PENALTY]:.4g}")
+        elif trial.state == optuna.trial.TrialState.PRUNED:
+            what = f"pruned   {attrs.get(keys.PRUNE_REASON, '')}"
+        else:
+            what = f"failed   {attrs.get(keys.FAIL_REASON, 'unknown error')}"
+        seconds = trial.duration.total_seconds() if trial.duration else 0.0
+        self.out(f"[{self.done}/{self.n_trials}] #{trial.number:<3d} {what}  ({params}; "
+                 f"{seconds:.1f}s)")
+
+
+def _short(v: Any) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)

@@ -1,0 +1,115 @@
+from pathlib import Path
+
+import pytest
+
+from sweeper import Data, FloatRange, IntRange, Space, SpecError, Study
+from sweeper.__main__ import main
+from sweeper.spec import load_study_file
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "studies").glob("*.py")))
+def test_shipped_studies_load(path):
+    spec = load_study_file(path)
+    assert spec.name == path.stem
+
+
+def test_toy_study_matches_the_tutorial():
+    spec = load_study_file(ROOT / "studies" / "seed_toy.py")
+    assert spec.data == Data.toy()
+    assert spec.space.shuffle is False
+
+
+@pytest.mark.parametrize(
+    "fixture, message",
+    [
+        ("does_not_exist.py", r"does_not_exist.py: no such study file"),
+        ("syntax_error.py", r"syntax_error.py, line \d: there is a syntax error"),
+        ("no_study.py", r"no_study.py: defines no Study"),
+        ("two_studies.py", r"two_studies.py: defines 2 Study objects \(a, b\)"),
+        ("unknown_field.py", r"unknown_field.py, line 6: Space has no field 'hiden' "
+                             r"\(did you mean 'hidden'\?\)"),
+        ("unknown_study_field.py", r"Study has no field 'repeat' \(did you mean 'repeats'\?\)"),
+        ("inverted_range.py", r"inverted_range.py, line 3: Space.hidden is an inverted range: "
+                              r"low=20 is above high=2"),
+        ("empty_range.py", r"Space.epochs is an empty range: step=100"),
+        ("wrong_type.py", r"Space.dropout must be a float in \[0, 1\), a FloatRange or a Choice, "
+                          r"but got 'lots'"),
+        ("raises.py", r"raises.py, line 4: the study file raised IndexError"),
+    ],
+)
+def test_bad_study_files_are_one_sentence(fixture, message):
+    with pytest.raises(SpecError, match=message):
+        load_study_file(FIXTURES / fixture)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"repeats": 0}, r"Study.repeats must be an int >= 1, but got 0"),
+        ({"gap_penalty": -1}, r"Study.gap_penalty must be a number >= 0"),
+        ({"pruner": "medain"}, r"Study.pruner must be one of .* \(did you mean 'median'\?\)"),
+        ({"name": "a/b"}, r"Study.name must be letters"),
+        ({"data": "toy"}, r"Study.data must be a Data"),
+    ],
+)
+def test_study_fields_are_validated(kwargs, message):
+    with pytest.raises(SpecError, match=message):
+        Study(**{"name": "x", "data": Data.toy(), **kwargs})
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"layers": 0}, r"Space.layers must be an int >= 1"),
+        ({"hidden": FloatRange(1.0, 4.0)}, r"Space.hidden must be an IntRange"),
+        ({"weight_decay": FloatRange(0.0, 1e-2, log=True)}, r"Space.weight_decay.low must be "
+                                                             r"> 0 on a log scale"),
+        ({"optimizer": "adma"}, r"Space.optimizer must be one of"),
+        ({"epochs": IntRange(0, 10)}, r"Space.epochs.low must be an int >= 1"),
+    ],
+)
+def test_space_fields_are_validated(kwargs, message):
+    with pytest.raises(SpecError, match=message):
+        Space(**kwargs)
+
+
+def test_missing_required_field():
+    with pytest.raises(SpecError, match=r"Study needs 'data'"):
+        Study(name="x")
+
+
+def test_override_revalidates():
+    spec = Study(name="x", data=Data.toy())
+    assert spec.override(repeats=5, seed=None).repeats == 5
+    with pytest.raises(SpecError, match="Study.repeats"):
+        spec.override(repeats=-1)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["missing.py"], "missing.py: no such study file"),
+        ([str(FIXTURES / "unknown_field.py")], "did you mean 'hidden'"),
+        ([str(FIXTURES / "tiny_toy.py"), "--repeats", "0"], "command-line flags: Study.repeats"),
+        ([str(FIXTURES / "tiny_toy.py"), "--pruner", "bogus"], "Study.pruner must be one of"),
+        ([str(FIXTURES / "tiny_toy.py"), "--device", "tpu"], "--device must be auto, cpu"),
+        ([str(FIXTURES / "nan_data.py")], "data: nan_series.csv\\[value\\] has 1 missing"),
+        ([str(FIXTURES / "short_data.py")], "data: the series 'array' has 5 points, too short"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert __import__("re").search(message, err), err
+    assert not (tmp_path / "runs").exists()  # refused before any study was created
+
+
+def test_cli_debug_shows_traceback(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([str(FIXTURES / "raises.py"), "--debug"]) == 2
+    assert "Traceback" in capsys.readouterr().err

@@ -1,0 +1,114 @@
+"""End to end: the CLI runs a real sweep into a real SQLite file."""
+
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+import torch
+
+from sweeper import keys
+from sweeper.__main__ import main
+from sweeper.data import prepare
+from sweeper.spec import load_study_file
+from sweeper.storage import load_curves
+from sweeper.sweep import derive_seeds
+from sweeper.train import train_repeats
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TINY = str(FIXTURES / "tiny_toy.py")
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def load(name, url=None):
+    return optuna.load_study(study_name=name, storage=url or f"sqlite:///runs/{name}/study.db")
+
+
+def test_sweep_stores_diagnosis_score_and_curves(in_tmp, capsys):
+    assert main([TINY, "--n-trials", "3", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert (in_tmp / "runs" / "tiny_toy" / "study.db").exists()
+    assert "optuna-dashboard sqlite:///runs/tiny_toy/study.db" in out
+    assert "Best trial: #" in out and "recommendation:" in out
+    study = load("tiny_toy")
+    trials = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert len(trials) == 3
+    for t in trials:
+        a = t.user_attrs
+        assert a[keys.LABEL] in ("underfit", "good", "overfit")
+        assert len(a[keys.REPEAT_LABELS]) == 2 and a[keys.AGREEMENT].endswith(a[keys.LABEL])
+        assert a[keys.REASON] and a[keys.RECOMMENDATION]
+        assert t.value == pytest.approx(a[keys.VAL_LOSS] + a[keys.PENALTY])
+        assert a[keys.PENALTY] == pytest.approx(max(0.0, a[keys.GAP]))  # gap_penalty 1
+        assert a[keys.DEVICE] == "cpu"
+        assert a[keys.SEEDS] == derive_seeds(0, t.number, 2)
+        assert a[keys.CONFIG]["epochs"] == t.params["epochs"]
+        train, val = load_curves(t)
+        assert len(train) == len(val) == 2
+        assert all(len(v) <= t.params["epochs"] for v in val)
+        assert set(a[keys.TIMING]) == {"train_s", "diagnosis_s", "storage_s"}
+        # Intermediate values are bounded: one per report step, never per epoch.
+        assert len(t.intermediate_values) <= 20
+    assert study.user_attrs[keys.STUDY_SPEC]["name"] == "tiny_toy"
+    for name in ("number", "label", "score", "val_loss", "gap", "state", "hidden"):
+        assert name in out
+
+
+def test_rerunning_resumes_and_a_trial_reproduces_on_its_own(in_tmp, capsys):
+    assert main([TINY, "--n-trials", "2"]) == 0
+    assert main([TINY, "--n-trials", "3"]) == 0
+    assert "resuming study 'tiny_toy': 2 finished trials, 1 to go" in capsys.readouterr().out
+    study = load("tiny_toy")
+    assert len(study.trials) == 3
+    t = study.trials[2]
+    spec = load_study_file(TINY)
+    res = train_repeats(t.user_attrs[keys.CONFIG], prepare(spec.data),
+                        derive_seeds(spec.seed, t.number, spec.repeats), torch.device("cpu"),
+                        patience=spec.patience, min_rise=spec.min_rise)
+    train, val = load_curves(t)
+    for r in range(spec.repeats):
+        np.testing.assert_allclose(res.curve(r)[1], val[r], rtol=1e-5)
+        np.testing.assert_allclose(res.curve(r)[0], train[r], rtol=1e-5)
+
+
+def test_flags_override_the_file(in_tmp, tmp_path):
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    assert main([TINY, "--n-trials", "2", "--repeats", "3", "--seed", "7", "--storage", url,
+                 "--pruner", "median"]) == 0
+    study = load("tiny_toy", url)
+    assert len(study.trials) == 2 and not (in_tmp / "runs").exists()
+    assert study.trials[0].user_attrs[keys.SEEDS] == derive_seeds(7, 0, 3)
+    assert type(study.pruner).__name__ == "MedianPruner"
+
+
+def test_journal_file_storage(in_tmp):
+    path = str(in_tmp / "journal.log")
+    assert main([TINY, "--n-trials", "2", "--storage", path]) == 0
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
+    assert len(optuna.load_study(study_name="tiny_toy", storage=storage).trials) == 2
+
+
+def test_diverging_trials_fail_with_reason_and_the_sweep_goes_on(in_tmp, capsys):
+    assert main([str(FIXTURES / "diverging.py")]) == 0
+    out = capsys.readouterr().out
+    study = load("diverging")
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 2
+    for t in study.trials:
+        assert t.user_attrs[keys.FAIL_REASON].startswith("diverged: 2/2 repeats diverged")
+        assert t.user_attrs[keys.LABEL] == "diverged"
+    assert "No trial completed" in out
+
+
+def test_gap_penalty_zero_scores_validation_loss_only(in_tmp, tmp_path):
+    study_file = tmp_path / "nopenalty.py"
+    study_file.write_text(Path(TINY).read_text().replace('pruner="none",',
+                                                         'pruner="none", gap_penalty=0.0,'))
+    assert main([str(study_file), "--n-trials", "2"]) == 0
+    for t in load("tiny_toy").trials:
+        assert t.value == pytest.approx(t.user_attrs[keys.VAL_LOSS])
+        assert t.user_attrs[keys.PENALTY] == 0.0

@@ -1,0 +1,123 @@
+import numpy as np
+import pytest
+import torch
+
+from sweeper import Data
+from sweeper.data import prepare
+from sweeper.diagnosis import Label, diagnose_run, diagnose_trial
+from sweeper.model import build
+from sweeper.train import resolve_device, train_repeats
+from sweeper.validate import SpecError
+
+CPU = torch.device("cpu")
+TOY = prepare(Data.toy())
+# The tutorial's first model: LSTM(10), Dense(1), adam, mse, full batch, no shuffling.
+TUTORIAL = dict(hidden=10, layers=1, dropout=0.0, weight_decay=0.0, lr=1e-3, batch_size=32,
+                optimizer="adam", loss="mse", init="keras", shuffle=False, epochs=100)
+
+
+def config(**over):
+    return {**TUTORIAL, **over}
+
+
+def test_keras_init():
+    m = build(1, 8, 2, 0.0, "keras", seed=0)
+    for lstm in m.lstms:
+        w_hh = lstm.weight_hh_l0.detach()  # (4h, h): orthonormal columns
+        torch.testing.assert_close(w_hh.T @ w_hh, torch.eye(8), atol=1e-5, rtol=0)
+        assert torch.all(lstm.bias_ih_l0[8:16] == 1.0) and torch.all(lstm.bias_hh_l0 == 0.0)
+        assert lstm.bias_ih_l0[:8].abs().sum() == 0
+
+
+def test_init_depends_on_seed_only():
+    a, b, c = (build(1, 4, 1, 0.0, "keras", s) for s in (3, 3, 4))
+    torch.testing.assert_close(a.state_dict(), b.state_dict())
+    assert not torch.equal(a.head.weight, c.head.weight)
+
+
+def test_same_seed_same_curves_with_dropout_weight_decay_and_minibatches():
+    windows = prepare(Data(source="synthetic", window=6))
+    cfg = config(hidden=6, layers=2, dropout=0.3, weight_decay=1e-3, batch_size=16,
+                 shuffle=True, optimizer="adamw", epochs=4)
+    a = train_repeats(cfg, windows, [11, 12], CPU, patience=None)
+    torch.manual_seed(999)  # global RNG state must not matter
+    b = train_repeats(cfg, windows, [11, 12], CPU, patience=None)
+    np.testing.assert_array_equal(a.train, b.train)
+    np.testing.assert_array_equal(a.val, b.val)
+    assert not np.array_equal(a.val[0], a.val[1])  # repeats differ
+
+
+def test_a_repeat_trains_the_same_alone_or_beside_others():
+    windows = prepare(Data(source="synthetic", window=6))
+    cfg = config(hidden=5, dropout=0.2, batch_size=32, shuffle=True, epochs=3)
+    together = train_repeats(cfg, windows, [1, 2, 3], CPU, patience=None)
+    alone = train_repeats(cfg, windows, [2], CPU, patience=None)
+    np.testing.assert_array_equal(together.val[1], alone.val[0])
+
+
+def test_reports_are_bounded_and_can_stop_every_repeat():
+    seen = []
+
+    def on_report(epoch, mean_val):
+        seen.append((epoch, mean_val))
+        return epoch >= 30
+
+    res = train_repeats(config(epochs=100), TOY, [0, 1], CPU, report_every=10,
+                        on_report=on_report)
+    assert [e for e, _ in seen] == [10, 20, 30]
+    assert res.interrupted_at == 29 and list(res.n_epochs_run) == [30, 30]
+    assert seen[-1][1] == pytest.approx(np.mean(res.val[:, 29]))
+
+
+def test_degradation_stops_a_repeat_and_says_where_it_turned():
+    # lr 0.01 on the toy problem drives validation to a sharp minimum, then up.
+    res = train_repeats(config(epochs=600, lr=1e-2), TOY, [0, 1, 2], CPU, patience=20,
+                        min_rise=0.1)
+    stopped = [s for s in res.stops if s is not None]
+    assert stopped, "expected at least one repeat to turn within 600 epochs"
+    for r, s in enumerate(res.stops):
+        if s is None:
+            continue
+        assert res.n_epochs_run[r] == s.epoch + 1 < 600
+        assert np.isnan(res.val[r, s.epoch + 1:]).all()
+        assert "rose" in s.reason and s.turn_epoch < s.epoch
+
+
+def test_nan_loss_stops_the_repeat_as_diverged():
+    res = train_repeats(config(epochs=30, lr=1e6, optimizer="sgd"), TOY, [0], CPU)
+    assert res.stops[0] is not None and "non-finite" in res.stops[0].reason
+    assert diagnose_run(*res.curve(0)).label is Label.DIVERGED
+
+
+@pytest.mark.parametrize(
+    "over, why",
+    [
+        (dict(epochs=100), "still falling"),  # the tutorial's first underfit example
+        (dict(epochs=300, hidden=1, optimizer="sgd", lr=0.01, loss="mae"), "naive forecast"),
+    ],
+)
+def test_tutorial_underfit_configs_are_underfit(over, why):
+    cfg = config(**over)
+    res = train_repeats(cfg, TOY, [0, 1, 2], CPU, patience=None)
+    runs = [diagnose_run(*res.curve(r), baseline=TOY.baseline(cfg["loss"])) for r in range(3)]
+    verdict = diagnose_trial(runs)
+    assert verdict.label is Label.UNDERFIT and why in verdict.reason
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == CPU
+    assert resolve_device("auto").type in ("cpu", "cuda")
+    with pytest.raises(SpecError, match="--device must be"):
+        resolve_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(SpecError, match="no CUDA device is available"):
+            resolve_device("cuda")
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu_closely():
+    cfg = config(epochs=50)
+    cpu = train_repeats(cfg, TOY, [0, 1], CPU, patience=None)
+    gpu = train_repeats(cfg, TOY, [0, 1], torch.device("cuda"), patience=None)
+    np.testing.assert_allclose(gpu.val, cpu.val, rtol=1e-3, atol=1e-5)
