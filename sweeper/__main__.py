@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     print(f"data: {windows.name}, {windows.n_train} training and {windows.n_val} validation "
           f"windows of length {spec.data.window}")
     try:
-        study = run_sweep(spec, windows, device, url)
+        study = run_sweep(spec, windows, device, url, out=lambda line: print(line, flush=True))
     except SpecError as exc:
         return _error(prog, str(exc), args.debug)
     except KeyboardInterrupt:

@@ -162,11 +162,20 @@ def diagnose_run(
             "optimizer)",
             evidence,
         )
+    tolerance = max(min_rise, noise_rel)
+    if rise <= tolerance:
+        settled = (f"validation ends {rise:.0%} above its minimum, within the {tolerance:.0%} "
+                   "that its noise allows")
+    elif not train_still_falling:
+        settled = (f"validation ends {rise:.0%} above its minimum (epoch {best + 1}), but "
+                   "training loss stopped falling too, so the gap did not widen")
+    else:
+        settled = (f"validation rose {rise:.0%} above its minimum only in the last {after} "
+                   "epochs, too few to call a turn")
     return Diagnosis(
         Label.GOOD,
         f"both losses fell and settled (validation {val_end:.3g}, training {train_end:.3g}); "
-        f"validation ends {rise:.0%} above its minimum, within the {max(min_rise, noise_rel):.0%} "
-        "that its noise allows",
+        f"{settled}",
         "keep this configuration",
         evidence,
     )

@@ -104,3 +104,10 @@ def test_diagnosis_imports_neither_torch_nor_optuna():
             "print(any(m in sys.modules for m in ('torch', 'optuna')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_good_reason_says_why_a_rise_was_not_overfitting():
+    train = decay(1.0, 0.02, 0.05) + np.where(E > 150, 0.0002 * (E - 150), 0.0)  # rises too
+    val = decay(1.0, 0.02, 0.05) + np.where(E > 150, 0.0002 * (E - 150), 0.0)
+    d = diagnose_run(train, val)
+    assert d.label is Label.GOOD and "training loss stopped falling too" in d.reason

@@ -112,3 +112,12 @@ def test_gap_penalty_zero_scores_validation_loss_only(in_tmp, tmp_path):
     for t in load("tiny_toy").trials:
         assert t.value == pytest.approx(t.user_attrs[keys.VAL_LOSS])
         assert t.user_attrs[keys.PENALTY] == 0.0
+
+
+@pytest.mark.parametrize("pruner", ["median", "percentile", "successive_halving", "hyperband",
+                                    "patient"])
+def test_every_named_pruner_runs_a_sweep(in_tmp, pruner):
+    assert main([TINY, "--n-trials", "3", "--repeats", "1", "--pruner", pruner]) == 0
+    study = load("tiny_toy")
+    assert len(study.trials) == 3
+    assert all(t.state != optuna.trial.TrialState.FAIL for t in study.trials)
