@@ -30,6 +30,7 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="study seed: sampler and every repeat's seed")
     p.add_argument("--pruner", help="none, median, percentile, successive_halving, hyperband, "
                                     "patient")
+    p.add_argument("--engine", help="auto, vectorized or sequential: how repeats train")
     p.add_argument("--threads", type=int, default=1,
                    help="CPU threads for torch (default 1: small LSTMs run fastest on one)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -57,7 +58,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
         spec = load_study_file(args.study)
         flags = {"n_trials": args.n_trials, "repeats": args.repeats, "storage": args.storage,
-                 "device": args.device, "seed": args.seed, "pruner": args.pruner}
+                 "device": args.device, "seed": args.seed, "pruner": args.pruner,
+                 "engine": args.engine}
         try:
             spec = spec.override(**flags)
         except SpecError as exc:

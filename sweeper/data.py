@@ -24,6 +24,7 @@ from .validate import SpecError, did_you_mean, must, spec_dataclass
 BUNDLED = {
     "sunspots": ("sunspots.csv", "sunspots"),  # yearly, 1700-2008, 309 points
     "co2": ("co2.csv", "co2"),  # monthly Mauna Loa CO2, 1958-2001, 526 points
+    "co2_weekly": ("co2_weekly.csv", "co2"),  # the same, weekly, 2284 points
     "elnino": ("elnino.csv", "temperature"),  # monthly Nino 1+2 SST, 1950-2010, 732 points
 }
 # The tutorial's toy sequence 0.0, 0.1, ..., 1.0: with window 1 and half for validation it gives

@@ -23,6 +23,7 @@ SCORE = "score"
 CONFIG = "config"  # every hyperparameter, searched or fixed
 SEEDS = "seeds"
 DEVICE = "device"
+ENGINE = "engine"  # {"engine": "vectorized" | "sequential", "why": ..., "ms_per_step": ...}
 BEST_EPOCH = "best_epoch"
 EARLY_STOP = "early_stop"  # per repeat: None or {"epoch", "turn_epoch", "reason"}
 CURVES = "curves"  # {"train": [[...]], "val": [[...]]}, shape (n_repeats, n_epochs_run)

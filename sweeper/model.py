@@ -41,7 +41,10 @@ class LSTMRegressor(nn.Module):
         if not self.training or self.dropout == 0.0:
             return h
         keep = 1.0 - self.dropout
-        mask = torch.empty_like(h).bernoulli_(keep, generator=generator)
+        # A contiguous mask (not empty_like: nn.LSTM's batch-first output can be a transposed
+        # view), so the same generator gives the same mask whatever the layout of h.
+        mask = torch.empty(h.shape, device=h.device, dtype=h.dtype)
+        mask.bernoulli_(keep, generator=generator)
         return h * mask / keep
 
 
@@ -72,3 +75,94 @@ def build(
     if init == "keras":
         keras_init_(model, torch.Generator().manual_seed(seed))
     return model
+
+
+class EnsembleLSTM(nn.Module):
+    """R independent LSTMRegressors as one module: every weight carries a leading repeat axis.
+
+    `nn.LSTM` cannot be vmapped, so the recurrence is written out with batched matmuls. Each
+    member keeps the parameter layout of an `LSTMRegressor` (separate input and recurrent
+    biases included), so an optimizer over the ensemble updates every member exactly as it
+    would update that member alone. Shapes: input (R, B, T, n_inputs), or (B, T, n_inputs)
+    shared by all members; output (R, B, 1).
+    """
+
+    def __init__(self, members: list[LSTMRegressor]) -> None:
+        super().__init__()
+        first = members[0]
+        self.dropout = first.dropout
+        self.hidden = first.lstms[0].hidden_size
+
+        def stack(get: object) -> nn.Parameter:
+            return nn.Parameter(torch.stack([get(m).detach() for m in members]).contiguous())
+
+        n_layers = len(first.lstms)
+        # Stored transposed ((in, 4h), (h, 4h)) so that x @ w needs no transpose per step.
+        self.w_ih = nn.ParameterList(
+            stack(lambda m, i=i: m.lstms[i].weight_ih_l0.T) for i in range(n_layers))
+        self.w_hh = nn.ParameterList(
+            stack(lambda m, i=i: m.lstms[i].weight_hh_l0.T) for i in range(n_layers))
+        self.b_ih = nn.ParameterList(
+            stack(lambda m, i=i: m.lstms[i].bias_ih_l0[None]) for i in range(n_layers))
+        self.b_hh = nn.ParameterList(
+            stack(lambda m, i=i: m.lstms[i].bias_hh_l0[None]) for i in range(n_layers))
+        self.head_w = stack(lambda m: m.head.weight.T)  # (R, h, 1)
+        self.head_b = stack(lambda m: m.head.bias[None])  # (R, 1, 1)
+
+    @property
+    def n_members(self) -> int:
+        return self.head_w.shape[0]
+
+    def forward(
+        self, x: torch.Tensor, generators: list[torch.Generator] | None = None
+    ) -> torch.Tensor:
+        n_members, hidden = self.n_members, self.hidden
+        seq = x
+        last = len(self.w_ih) - 1
+        for layer in range(last + 1):
+            w_ih, w_hh = self.w_ih[layer], self.w_hh[layer]
+            n_batch, n_steps, n_in = seq.shape[-3:]
+            # Input projection for every step at once: one large matmul per layer.
+            xw = torch.matmul(seq.reshape(-1, n_batch * n_steps, n_in), w_ih)
+            xw = (xw + (self.b_ih[layer] + self.b_hh[layer])).view(
+                n_members, n_batch, n_steps, 4 * hidden)
+            h = c = None
+            outputs = []
+            for t in range(n_steps):
+                gates = xw[:, :, t] if h is None else torch.baddbmm(xw[:, :, t], h, w_hh)
+                act = torch.sigmoid(gates)  # i, f, o; g's slice is replaced by tanh below
+                i, f, o = act[..., :hidden], act[..., hidden:2 * hidden], act[..., 3 * hidden:]
+                g = torch.tanh(gates[..., 2 * hidden:3 * hidden])
+                c = i * g if c is None else torch.addcmul(i * g, f, c)
+                h = o * torch.tanh(c)
+                if layer < last:
+                    outputs.append(h)
+            if layer < last:
+                seq = self._drop(torch.stack(outputs, dim=2), generators)
+        out = self._drop(h, generators)
+        return torch.baddbmm(self.head_b, out, self.head_w)
+
+    def _drop(self, h: torch.Tensor, generators: list[torch.Generator] | None) -> torch.Tensor:
+        if not self.training or self.dropout == 0.0:
+            return h
+        keep = 1.0 - self.dropout
+        # One draw per member from its own generator, in the order and shape its single model
+        # would draw, so masks match member by member.
+        mask = torch.stack([
+            torch.empty(h.shape[1:], device=h.device, dtype=h.dtype).bernoulli_(keep, generator=g)
+            for g in generators
+        ])
+        return h * mask / keep
+
+    def take(self, members: list[int]) -> EnsembleLSTM:
+        """A smaller ensemble holding only `members`, sharing nothing with this one."""
+        idx = torch.tensor(members, device=self.head_w.device)
+        clone = EnsembleLSTM.__new__(EnsembleLSTM)
+        nn.Module.__init__(clone)
+        clone.dropout, clone.hidden = self.dropout, self.hidden
+        for name in ("w_ih", "w_hh", "b_ih", "b_hh"):
+            setattr(clone, name, nn.ParameterList(
+                nn.Parameter(p.detach().index_select(0, idx)) for p in getattr(self, name)))
+        clone.head_w = nn.Parameter(self.head_w.detach().index_select(0, idx))
+        clone.head_b = nn.Parameter(self.head_b.detach().index_select(0, idx))
+        return clone

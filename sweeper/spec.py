@@ -22,6 +22,8 @@ from .pruning import PRUNERS
 from .space import Space
 from .validate import SpecError, did_you_mean, must, spec_dataclass
 
+ENGINES = ("auto", "vectorized", "sequential")  # how repeats train; see train.py
+
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -54,6 +56,9 @@ class Study:
     max_reports: int = 20
     # "auto" uses CUDA when available.
     device: str = "auto"
+    # How repeats train: "auto" times one step of each engine per model shape and picks the
+    # faster; "vectorized" (one batched model) or "sequential" (one nn.LSTM per repeat) force it.
+    engine: str = "auto"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not NAME_PATTERN.match(self.name):
@@ -87,6 +92,9 @@ class Study:
         elif not (hasattr(self.pruner, "prune") and callable(self.pruner.prune)):
             raise must("Study.pruner", f"one of {', '.join(PRUNERS)} or an Optuna pruner",
                        self.pruner)
+        if self.engine not in ENGINES:
+            raise SpecError(f"Study.engine must be one of {', '.join(ENGINES)}, but got "
+                            f"{self.engine!r}{did_you_mean(str(self.engine), ENGINES)}.")
         if not isinstance(self.device, str):
             raise must("Study.device", "auto, cpu, cuda or cuda:N", self.device)
 
@@ -102,7 +110,7 @@ class Study:
             "repeats": self.repeats, "n_trials": self.n_trials, "gap_penalty": self.gap_penalty,
             "pruner": self.pruner if isinstance(self.pruner, str) else type(self.pruner).__name__,
             "seed": self.seed, "patience": self.patience, "min_rise": self.min_rise,
-            "max_reports": self.max_reports,
+            "max_reports": self.max_reports, "engine": self.engine,
         }
 
 

@@ -90,7 +90,7 @@ class TrialObjective:
         result = train_repeats(
             config, self.windows, seeds, self.device, patience=spec.patience,
             min_rise=spec.min_rise, report_every=self.report_every, on_report=on_report,
-            on_epoch=on_epoch,
+            on_epoch=on_epoch, engine=spec.engine,
         )
         t0 = time.perf_counter()
         baseline = self.windows.baseline(config["loss"])
@@ -154,6 +154,7 @@ def trial_attrs(config: dict[str, Any], seeds: list[int], device: torch.device,
         keys.CONFIG: config,
         keys.SEEDS: seeds,
         keys.DEVICE: str(device),
+        keys.ENGINE: result.engine,
         keys.EVIDENCE: [r.evidence for r in verdict.runs],
         keys.EARLY_STOP: [
             None if s is None else

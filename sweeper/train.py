@@ -1,12 +1,21 @@
-"""Training: all seeded repeats of one configuration, stepped epoch by epoch in lockstep.
+"""Training: all seeded repeats of one configuration, epoch by epoch, by one of two engines.
 
-Each repeat owns its seed, initial weights, dropout generator, batch order, optimizer and
-degradation monitor, so it trains exactly as it would alone; stepping them together lets the
-trial report the repeats' aggregate validation loss every few epochs, and a repeat that stopped
-costs nothing further.
+Each repeat owns its seed, initial weights, dropout generator, batch order, optimizer state and
+degradation monitor, so it trains as it would alone; the engines differ only in how the work is
+laid out:
 
-Curves come back with shape (n_repeats, n_epochs), NaN after a repeat stopped. The training loss
-of an epoch is the mean of its batch losses (as Keras reports it, with dropout active); the
+- "sequential": one `LSTMRegressor` (PyTorch's fused `nn.LSTM` kernel) per repeat, stepped in
+  turn. Best where each run has enough work to fill the machine.
+- "vectorized": one `EnsembleLSTM` whose weights carry a leading repeat axis, so a step of all
+  repeats is a few batched matmuls. Best where per-op overhead dominates: small models, and
+  GPUs. A repeat that stops is sliced out of the ensemble and its optimizer state, so it costs
+  nothing further.
+
+"auto" times one training step of each on throwaway copies of the trial's shape, once per
+shape per process, and picks the faster (`choose_engine`).
+
+Curves come back with shape (n_repeats, n_epochs), NaN after a repeat stopped. An epoch's
+training loss is the mean of its batch losses (as Keras reports it, dropout active); the
 validation loss is measured after the epoch with dropout off.
 """
 
@@ -20,14 +29,11 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .data import Windows
-from .model import build
+from .model import EnsembleLSTM, LSTMRegressor, build
 from .pruning import DegradationMonitor, Stop
 from .validate import SpecError
-
-LOSSES: dict[str, Callable[..., torch.Tensor]] = {"mse": F.mse_loss, "mae": F.l1_loss}
 
 
 @dataclass
@@ -38,7 +44,7 @@ class TrainResult:
     stops: list[Stop | None]  # degradation or divergence stop per repeat
     interrupted_at: int | None = None  # epoch at which the caller asked every repeat to stop
     seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    engine: dict[str, Any] = field(default_factory=dict)  # which engine ran, and why
 
     def curve(self, r: int) -> tuple[np.ndarray, np.ndarray]:
         """Repeat r's curves, trimmed to the epochs it trained."""
@@ -69,7 +75,9 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def _optimizer(config: dict[str, Any], params: Any) -> torch.optim.Optimizer:
+def make_optimizer(config: dict[str, Any], params: Any) -> torch.optim.Optimizer:
+    """The configured optimizer; every rule here is elementwise, so it treats each member of an
+    ensemble exactly as it would treat that member alone."""
     lr, wd = config["lr"], config["weight_decay"]
     name = config["optimizer"]
     if name == "adamw":
@@ -81,19 +89,186 @@ def _optimizer(config: dict[str, Any], params: Any) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=lr, weight_decay=wd)
 
 
-class _Repeat:
-    """One seeded run: its model, optimizer, random streams and monitor."""
+def member_loss(name: str, pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Loss per member, shape (R,), from predictions (R, B, 1) and targets (R or 1, B, 1)."""
+    err = pred - y
+    per = err.square() if name == "mse" else err.abs()
+    return per.mean(dim=(1, 2))
 
-    def __init__(self, config: dict[str, Any], seed: int, device: torch.device,
-                 patience: int | None, min_rise: float) -> None:
-        self.model = build(1, config["hidden"], config["layers"], config["dropout"],
-                           config["init"], seed).to(device)
-        self.opt = _optimizer(config, self.model.parameters())
+
+class _Data:
+    """The trial's windows as tensors on the device."""
+
+    def __init__(self, windows: Windows, device: torch.device, batch_size: int) -> None:
+        self.tx, self.ty, self.vx, self.vy = (
+            torch.from_numpy(a).to(device)
+            for a in (windows.train_x, windows.train_y, windows.val_x, windows.val_y))
+        self.n_train = len(self.ty)
+        self.batch = min(batch_size, self.n_train)
+        self.full_batch = self.batch >= self.n_train
+
+
+class _Member:
+    """One repeat's private state: seed-derived streams and its degradation monitor."""
+
+    def __init__(self, seed: int, device: torch.device, patience: int | None,
+                 min_rise: float) -> None:
         # Separate streams so that batch order and dropout masks don't depend on each other.
         self.drop_gen = torch.Generator(device=device).manual_seed(seed + 1)
         self.order_gen = torch.Generator().manual_seed(seed + 2)
         self.monitor = DegradationMonitor(patience, min_rise) if patience else None
-        self.active = True
+
+    def order(self, n: int, shuffle: bool) -> torch.Tensor:
+        return torch.randperm(n, generator=self.order_gen) if shuffle else torch.arange(n)
+
+
+def _build_members(config: dict[str, Any], seeds: list[int]) -> list[LSTMRegressor]:
+    return [build(1, config["hidden"], config["layers"], config["dropout"], config["init"], s)
+            for s in seeds]
+
+
+class SequentialEngine:
+    """Each repeat as its own LSTMRegressor and optimizer, stepped one after another."""
+
+    name = "sequential"
+
+    def __init__(self, config: dict[str, Any], members: list[_Member], seeds: list[int],
+                 data: _Data, device: torch.device) -> None:
+        self.config, self.members, self.data = config, members, data
+        self.models = [m.to(device) for m in _build_members(config, seeds)]
+        self.opts = [make_optimizer(config, m.parameters()) for m in self.models]
+        self.active = list(range(len(seeds)))
+
+    def epoch(self) -> tuple[list[float], list[float]]:
+        d, loss = self.data, self.config["loss"]
+        train, val = [], []
+        for r in self.active:
+            model, opt, member = self.models[r], self.opts[r], self.members[r]
+            model.train()
+            if d.full_batch:
+                batches = [(d.tx, d.ty)]
+            else:
+                order = member.order(d.n_train, self.config["shuffle"]).to(d.tx.device)
+                batches = [(d.tx[i], d.ty[i]) for i in order.split(d.batch)]
+            total = torch.zeros((), device=d.tx.device)
+            for xb, yb in batches:
+                opt.zero_grad(set_to_none=True)
+                batch_loss = member_loss(loss, model(xb, member.drop_gen)[None], yb[None])[0]
+                batch_loss.backward()
+                opt.step()
+                total += batch_loss.detach() * len(yb)
+            model.eval()
+            with torch.no_grad():
+                v = member_loss(loss, model(d.vx)[None], d.vy[None])[0]
+            train.append(float(total) / d.n_train)
+            val.append(float(v))
+        return train, val
+
+    def stop(self, stopped: list[int]) -> None:
+        self.active = [r for r in self.active if r not in stopped]
+        for r in stopped:  # free what the stopped repeat held
+            self.models[r] = self.opts[r] = None  # type: ignore[call-overload]
+
+
+class VectorizedEngine:
+    """All active repeats as one EnsembleLSTM and one optimizer."""
+
+    name = "vectorized"
+
+    def __init__(self, config: dict[str, Any], members: list[_Member], seeds: list[int],
+                 data: _Data, device: torch.device) -> None:
+        self.config, self.members, self.data = config, members, data
+        self.model = EnsembleLSTM(_build_members(config, seeds)).to(device)
+        self.opt = make_optimizer(config, self.model.parameters())
+        self.active = list(range(len(seeds)))
+
+    def epoch(self) -> tuple[list[float], list[float]]:
+        d, loss, model = self.data, self.config["loss"], self.model
+        gens = [self.members[r].drop_gen for r in self.active]
+        model.train()
+        if d.full_batch:
+            batches = [(d.tx, d.ty[None])]  # one input shared by every member
+        else:
+            orders = torch.stack([self.members[r].order(d.n_train, self.config["shuffle"])
+                                  for r in self.active]).to(d.tx.device)
+            batches = [(d.tx[idx], d.ty[idx]) for idx in orders.split(d.batch, dim=1)]
+        total = torch.zeros(len(self.active), device=d.tx.device)
+        for xb, yb in batches:
+            self.opt.zero_grad(set_to_none=True)
+            per_member = member_loss(loss, model(xb, gens), yb)
+            # Summing keeps each member's gradient equal to that of its own mean loss.
+            per_member.sum().backward()
+            self.opt.step()
+            total += per_member.detach() * yb.shape[1]
+        model.eval()
+        with torch.no_grad():
+            v = member_loss(loss, model(d.vx), d.vy[None])
+        return (total / d.n_train).tolist(), v.tolist()
+
+    def stop(self, stopped: list[int]) -> None:
+        keep = [i for i, r in enumerate(self.active) if r not in stopped]
+        self.active = [self.active[i] for i in keep]
+        if not keep:
+            return
+        old_params = list(self.model.parameters())
+        self.model = self.model.take(keep)
+        new_params = list(self.model.parameters())
+        old_state = self.opt.state
+        self.opt = make_optimizer(self.config, new_params)
+        idx = torch.tensor(keep, device=new_params[0].device)
+        for old, new in zip(old_params, new_params, strict=True):
+            if old in old_state:
+                self.opt.state[new] = {
+                    k: v.index_select(0, idx) if torch.is_tensor(v) and v.dim() > 0 else v
+                    for k, v in old_state[old].items()
+                }
+
+
+_ENGINES = {e.name: e for e in (SequentialEngine, VectorizedEngine)}
+# Engine choice per trial shape, measured once per process.
+_CHOICES: dict[tuple, dict[str, Any]] = {}
+
+
+def choose_engine(config: dict[str, Any], windows: Windows, n_repeats: int,
+                  device: torch.device) -> dict[str, Any]:
+    """Time one training step of each engine on throwaway copies of this shape; pick the faster.
+
+    Returns {"engine", "why", "ms_per_step": {engine: ms}}. Even one repeat is timed: on tiny
+    models the hand-written cell beats nn.LSTM's per-call overhead.
+    """
+    key = (config["hidden"], config["layers"], config["dropout"] > 0, config["batch_size"],
+           windows.train_x.shape, n_repeats, str(device))
+    if key not in _CHOICES:
+        ms = {name: _time_step(cls, config, windows, n_repeats, device)
+              for name, cls in _ENGINES.items()}
+        best = min(ms, key=ms.get)
+        other = next(n for n in ms if n != best)
+        _CHOICES[key] = {
+            "engine": best,
+            "why": f"one step of {n_repeats} repeats took {ms[best]:.3g} ms {best} vs "
+                   f"{ms[other]:.3g} ms {other}",
+            "ms_per_step": {k: round(v, 4) for k, v in ms.items()},
+        }
+    return _CHOICES[key]
+
+
+def _time_step(cls: type, config: dict[str, Any], windows: Windows, n_repeats: int,
+               device: torch.device) -> float:
+    """Median ms of one epoch-step (a training batch for every repeat) after a warm-up."""
+    data = _Data(windows, device, int(config["batch_size"]))
+    data.tx, data.ty = data.tx[: data.batch], data.ty[: data.batch]  # one batch is one epoch
+    data.n_train, data.full_batch = data.batch, True
+    seeds = list(range(n_repeats))
+    members = [_Member(s, device, None, 0.0) for s in seeds]
+    engine = cls(config, members, seeds, data, device)
+    times = []
+    for _ in range(4):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        t0 = time.perf_counter()
+        engine.epoch()  # returns Python floats, which synchronizes
+        times.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(times[1:]))
 
 
 def train_repeats(
@@ -107,6 +282,7 @@ def train_repeats(
     report_every: int = 1,
     on_report: Callable[[int, float], bool] | None = None,
     on_epoch: Callable[[int, int], None] | None = None,
+    engine: str = "auto",
 ) -> TrainResult:
     """Train len(seeds) repeats of `config` for config["epochs"] epochs.
 
@@ -114,14 +290,13 @@ def train_repeats(
     with the repeats' mean validation loss; returning True stops every repeat (a prune).
     """
     start = time.perf_counter()
+    choice = (choose_engine(config, windows, len(seeds), device) if engine == "auto"
+              else {"engine": engine, "why": "asked for"})
     n_repeats, n_epochs = len(seeds), int(config["epochs"])
-    loss_fn = LOSSES[config["loss"]]
-    tx, ty = (torch.from_numpy(a).to(device) for a in (windows.train_x, windows.train_y))
-    vx, vy = (torch.from_numpy(a).to(device) for a in (windows.val_x, windows.val_y))
-    n_train, batch = len(ty), min(int(config["batch_size"]), len(ty))
-    full_batch = batch >= n_train
+    data = _Data(windows, device, int(config["batch_size"]))
+    members = [_Member(s, device, patience, min_rise) for s in seeds]
+    runner = _ENGINES[choice["engine"]](config, members, seeds, data, device)
 
-    repeats = [_Repeat(config, s, device, patience, min_rise) for s in seeds]
     train = np.full((n_repeats, n_epochs), np.nan)
     val = np.full((n_repeats, n_epochs), np.nan)
     n_run = np.zeros(n_repeats, dtype=int)
@@ -129,20 +304,19 @@ def train_repeats(
     interrupted = None
 
     for epoch in range(n_epochs):
-        for r, rep in enumerate(repeats):
-            if not rep.active:
-                continue
-            t_loss, v_loss = _epoch(rep, config, loss_fn, tx, ty, vx, vy, batch, full_batch)
+        stopped = []
+        for r, t_loss, v_loss in zip(runner.active, *runner.epoch(), strict=True):
             train[r, epoch], val[r, epoch] = t_loss, v_loss
             n_run[r] = epoch + 1
             if not (math.isfinite(t_loss) and math.isfinite(v_loss)):
-                rep.active = False
                 why = f"loss became non-finite at epoch {epoch + 1}"
                 stops[r] = Stop(epoch, epoch, math.nan, why)
-            elif rep.monitor is not None:
-                stop = rep.monitor.update(t_loss, v_loss)
-                if stop is not None:
-                    rep.active, stops[r] = False, stop
+            elif members[r].monitor is not None:
+                stops[r] = members[r].monitor.update(t_loss, v_loss)
+            if stops[r] is not None:
+                stopped.append(r)
+        if stopped:
+            runner.stop(stopped)
         if on_epoch is not None:
             on_epoch(epoch + 1, n_epochs)
         if on_report is not None and (epoch + 1) % report_every == 0:
@@ -151,32 +325,8 @@ def train_repeats(
             if finite and on_report(epoch + 1, float(np.mean(finite))):
                 interrupted = epoch
                 break
-        if not any(rep.active for rep in repeats):
+        if not runner.active:
             break
 
-    return TrainResult(train, val, n_run, stops, interrupted, time.perf_counter() - start)
-
-
-def _epoch(rep: _Repeat, config: dict[str, Any], loss_fn: Callable[..., torch.Tensor],
-           tx: torch.Tensor, ty: torch.Tensor, vx: torch.Tensor, vy: torch.Tensor,
-           batch: int, full_batch: bool) -> tuple[float, float]:
-    model, opt = rep.model, rep.opt
-    model.train()
-    n = len(ty)
-    if full_batch:
-        batches = [(tx, ty)]
-    else:
-        order = (torch.randperm(n, generator=rep.order_gen) if config["shuffle"]
-                 else torch.arange(n)).to(tx.device)
-        batches = [(tx[idx], ty[idx]) for idx in order.split(batch)]
-    total = torch.zeros((), device=tx.device)
-    for xb, yb in batches:
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(xb, rep.drop_gen), yb)
-        loss.backward()
-        opt.step()
-        total += loss.detach() * len(yb)
-    model.eval()
-    with torch.no_grad():
-        v = loss_fn(model(vx), vy)
-    return float(total) / n, float(v)
+    return TrainResult(train, val, n_run, stops, interrupted, time.perf_counter() - start,
+                       choice)

@@ -53,6 +53,8 @@ def test_bad_study_files_are_one_sentence(fixture, message):
         ({"pruner": "medain"}, r"Study.pruner must be one of .* \(did you mean 'median'\?\)"),
         ({"name": "a/b"}, r"Study.name must be letters"),
         ({"data": "toy"}, r"Study.data must be a Data"),
+        ({"engine": "vectorised"}, r"Study.engine must be one of .* \(did you mean "
+                                   r"'vectorized'\?\)"),
     ],
 )
 def test_study_fields_are_validated(kwargs, message):

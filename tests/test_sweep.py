@@ -46,6 +46,7 @@ def test_sweep_stores_diagnosis_score_and_curves(in_tmp, capsys):
         assert t.value == pytest.approx(a[keys.VAL_LOSS] + a[keys.PENALTY])
         assert a[keys.PENALTY] == pytest.approx(max(0.0, a[keys.GAP]))  # gap_penalty 1
         assert a[keys.DEVICE] == "cpu"
+        assert a[keys.ENGINE]["engine"] in ("sequential", "vectorized")
         assert a[keys.SEEDS] == derive_seeds(0, t.number, 2)
         assert a[keys.CONFIG]["epochs"] == t.params["epochs"]
         train, val = load_curves(t)

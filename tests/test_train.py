@@ -47,12 +47,60 @@ def test_same_seed_same_curves_with_dropout_weight_decay_and_minibatches():
     assert not np.array_equal(a.val[0], a.val[1])  # repeats differ
 
 
-def test_a_repeat_trains_the_same_alone_or_beside_others():
+@pytest.mark.parametrize("engine", ["sequential", "vectorized"])
+def test_a_repeat_trains_the_same_alone_or_beside_others(engine):
     windows = prepare(Data(source="synthetic", window=6))
     cfg = config(hidden=5, dropout=0.2, batch_size=32, shuffle=True, epochs=3)
-    together = train_repeats(cfg, windows, [1, 2, 3], CPU, patience=None)
-    alone = train_repeats(cfg, windows, [2], CPU, patience=None)
-    np.testing.assert_array_equal(together.val[1], alone.val[0])
+    together = train_repeats(cfg, windows, [1, 2, 3], CPU, patience=None, engine=engine)
+    alone = train_repeats(cfg, windows, [2], CPU, patience=None, engine="sequential")
+    np.testing.assert_allclose(together.val[1], alone.val[0], rtol=1e-5)
+
+
+SYNTH = prepare(Data(source="synthetic", window=6))
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        dict(),
+        dict(layers=3, dropout=0.3),
+        dict(weight_decay=1e-2, optimizer="adamw"),
+        dict(weight_decay=1e-3, optimizer="adam", layers=2),
+        dict(optimizer="sgd", lr=0.05, loss="mae"),
+        dict(optimizer="rmsprop", lr=1e-3),
+        dict(batch_size=16, shuffle=True, dropout=0.2, layers=2),
+    ],
+)
+def test_each_ensemble_member_equals_its_single_model(over):
+    cfg = config(**{"hidden": 6, "lr": 5e-3, "batch_size": 64, "epochs": 12, **over})
+    seeds = [5, 6, 7]
+    ensemble = train_repeats(cfg, SYNTH, seeds, CPU, patience=None, engine="vectorized")
+    for r, seed in enumerate(seeds):
+        single = train_repeats(cfg, SYNTH, [seed], CPU, patience=None, engine="sequential")
+        np.testing.assert_allclose(ensemble.train[r], single.train[0], rtol=2e-5)
+        np.testing.assert_allclose(ensemble.val[r], single.val[0], rtol=2e-5)
+
+
+def test_early_stopped_members_leave_the_others_untouched():
+    # lr 0.01 on the toy problem turns validation up at different epochs per seed.
+    cfg = config(epochs=500, lr=1e-2)
+    seeds = [0, 1, 2, 3]
+    ensemble = train_repeats(cfg, TOY, seeds, CPU, patience=20, engine="vectorized")
+    assert len({int(n) for n in ensemble.n_epochs_run}) > 1, "members should stop apart"
+    for r, seed in enumerate(seeds):
+        single = train_repeats(cfg, TOY, [seed], CPU, patience=20, engine="sequential")
+        assert ensemble.n_epochs_run[r] == single.n_epochs_run[0]
+        np.testing.assert_allclose(*(x.curve(i)[1] for x, i in ((ensemble, r), (single, 0))),
+                                   rtol=1e-4)
+        assert (ensemble.stops[r] is None) == (single.stops[0] is None)
+
+
+def test_auto_engine_records_its_choice():
+    res = train_repeats(config(epochs=2), TOY, [0, 1, 2], CPU)
+    assert res.engine["engine"] in ("sequential", "vectorized")
+    assert set(res.engine["ms_per_step"]) == {"sequential", "vectorized"}
+    assert "ms" in res.engine["why"]
+
 
 
 def test_reports_are_bounded_and_can_stop_every_repeat():
