@@ -1,4 +1,7 @@
-"""Command line: `python -m sweeper STUDY.py [flags]` runs the sweep a study file describes.
+"""Command line.
+
+    python -m sweeper STUDY.py [flags]        run the sweep a study file describes
+    python -m sweeper diagnose FILE... [...]  diagnose training histories (Keras, Lightning, CSV)
 
 Every mistake in the study file, its data or a flag is one sentence on stderr and exit code 2,
 before any trial starts (`--debug` adds the traceback).
@@ -45,6 +48,9 @@ def _error(prog: str, message: str, debug: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["diagnose"]:
+        return diagnose_main(argv[1:], f"{prog or 'sweeper'} diagnose")
     args = _parser(prog).parse_args(argv)
     prog = prog or "sweeper"
     try:
@@ -105,6 +111,68 @@ def dashboard_command(url: str) -> str:
     from .storage import redact
 
     return f"optuna-dashboard {redact(url)}"
+
+
+def _diagnose_parser(prog: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="Label training histories underfit, good, overfit or diverged, with the "
+                    "reason and what to change. Reads Keras CSVLogger files, Lightning "
+                    "metrics.csv, and any CSV or JSON with per-epoch losses.",
+    )
+    p.add_argument("files", nargs="+", help="history files (.csv or .json)")
+    p.add_argument("--train-col", help="training-loss column (default: loss, train_loss, ...)")
+    p.add_argument("--val-col", help="validation-loss column (default: val_loss, ...)")
+    p.add_argument("--epoch-col", help="epoch column; rows sharing an epoch are averaged")
+    p.add_argument("--baseline", type=float,
+                   help="validation loss of a naive forecast: a plateau above it is underfit")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--plot", metavar="OUT.png",
+                   help="draw the annotated curves (one file: OUT.png; several: OUT-1.png, ...)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
+def diagnose_main(argv: Sequence[str], prog: str) -> int:
+    """`diagnose`: read each history, label it, print (or --json) and optionally --plot."""
+    args = _diagnose_parser(prog).parse_args(argv)
+    from .diagnosis import diagnose_run
+    from .history import read_history
+    from .storage import json_safe
+
+    try:
+        histories = [read_history(f, args.train_col, args.val_col, args.epoch_col)
+                     for f in args.files]
+    except SpecError as exc:
+        return _error(prog, str(exc), args.debug)
+    results = []
+    for h in histories:
+        d = diagnose_run(h.train, h.val, baseline=args.baseline)
+        results.append({"file": h.source, "label": d.label.value, "reason": d.reason,
+                        "recommendation": d.recommendation, "n_epochs": len(h.val),
+                        "columns": list(h.columns), "evidence": d.evidence})
+        if args.plot:
+            from .plots import curve_figure_data, draw_curves, save_png
+
+            out = Path(args.plot)
+            if len(histories) > 1:
+                out = out.with_name(f"{out.stem}-{len(results)}{out.suffix or '.png'}")
+            data = curve_figure_data([h.train], [h.val], title=Path(h.source).name,
+                                     label=d.label.value, reason=d.reason,
+                                     best_epochs=[d.evidence.get("best_epoch")])
+            results[-1]["plot"] = str(save_png(draw_curves(data), out))
+    if args.json:
+        import json
+
+        print(json.dumps(json_safe(results), indent=2))
+        return 0
+    for r in results:
+        print(f"{r['file']}: {r['label']} ({r['n_epochs']} epochs)")
+        print(f"  reason:         {r['reason']}")
+        print(f"  recommendation: {r['recommendation']}")
+        if "plot" in r:
+            print(f"  plot:           {r['plot']}")
+    return 0
 
 
 if __name__ == "__main__":

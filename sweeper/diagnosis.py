@@ -27,6 +27,10 @@ MIN_RISE = 0.10
 MIN_TAIL_DROP = 0.05
 # Fewer epochs than this carries no trend worth reading.
 MIN_EPOCHS = 5
+# Gradient norm this many times above its early level means unstable (exploding) training.
+GRAD_EXPLODE = 100.0
+# Gradient norm this many times below its early level, with learning left to do, is vanishing.
+GRAD_VANISH = 1e-4
 
 
 class Label(str, Enum):
@@ -54,6 +58,7 @@ class TrialDiagnosis:
     reason: str
     recommendation: str
     agreement: str  # "2/3 repeats overfit"
+    confidence: float  # share of repeats that agree with the label
     runs: tuple[Diagnosis, ...]
 
     @property
@@ -76,9 +81,47 @@ def _tail_mean(x: np.ndarray) -> float:
 
 
 def diagnose_run(
-    train: Any, val: Any, baseline: float | None = None, *, min_rise: float = MIN_RISE
+    train: Any, val: Any, baseline: float | None = None, *, min_rise: float = MIN_RISE,
+    grad_norm: Any = None,
 ) -> Diagnosis:
-    """Label one run from its curves, shape (n_epochs,) each."""
+    """Label one run from its curves, shape (n_epochs,) each; gradient norms per epoch, when
+    given, flag exploding or vanishing gradients in the reason and recommendation."""
+    d = _diagnose_curves(train, val, baseline, min_rise)
+    if grad_norm is None or d.label is Label.DIVERGED:
+        return d
+    return _with_gradients(d, np.asarray(grad_norm, dtype=float))
+
+
+def _with_gradients(d: Diagnosis, g: np.ndarray) -> Diagnosis:
+    g = g[np.isfinite(g)]
+    if g.size < MIN_EPOCHS:
+        return d
+    early = float(np.median(g[: max(3, g.size // 10)]))
+    late = float(np.median(g[-max(3, g.size // 10):]))
+    if early <= 0:
+        return d
+    growth, decay = float(g.max()) / early, late / early
+    evidence = {**d.evidence, "grad_growth": growth, "grad_decay": decay}
+    if growth > GRAD_EXPLODE:
+        return Diagnosis(
+            d.label,
+            f"{d.reason}; the gradient norm spiked {growth:.0f}x above its early level "
+            "(unstable training)",
+            f"{d.recommendation}; clip gradients (grad_clip) or lower the learning rate",
+            {**evidence, "unstable": "exploding gradients"},
+        )
+    if decay < GRAD_VANISH and d.label is Label.UNDERFIT:
+        return Diagnosis(
+            d.label,
+            f"{d.reason}; the gradient norm fell to {decay:.1e} of its early level "
+            "(vanishing gradients)",
+            f"{d.recommendation}; raise the learning rate or use fewer layers",
+            {**evidence, "unstable": "vanishing gradients"},
+        )
+    return Diagnosis(d.label, d.reason, d.recommendation, evidence)
+
+
+def _diagnose_curves(train: Any, val: Any, baseline: float | None, min_rise: float) -> Diagnosis:
     train = np.asarray(train, dtype=float)
     val = np.asarray(val, dtype=float)
     n = len(val)
@@ -130,8 +173,11 @@ def diagnose_run(
     k = max(2, n // 5)
     tail_drop = 1.0 - math.exp(sv[-1] - sv[n - k])
     noise_rel = math.exp(3.0 * noise) - 1.0
+    gap_at_best = float(np.exp(sv[best]) - np.exp(st[best]))
     evidence.update(
-        best_epoch=best + 1, rise=rise, tail_drop=tail_drop, tail_epochs=k, noise=noise_rel
+        best_epoch=best + 1, rise=rise, tail_drop=tail_drop, tail_epochs=k, noise=noise_rel,
+        final_slope=float((sv[-1] - sv[n - k]) / k),  # log-loss change per epoch at the end
+        gap_at_best=gap_at_best, gap_trend=evidence["gap"] - gap_at_best,
     )
 
     after = n - 1 - best
@@ -196,5 +242,6 @@ def diagnose_trial(runs: list[Diagnosis]) -> TrialDiagnosis:
         f"{agreement}: {speaker.reason}",
         speaker.recommendation,
         agreement,
+        top / len(runs),
         tuple(runs),
     )

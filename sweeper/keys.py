@@ -8,6 +8,7 @@ key is spelled in exactly one place.
 LABEL = "label"  # trial label: underfit / good / overfit / diverged
 REPEAT_LABELS = "repeat_labels"  # one label per seeded repeat
 AGREEMENT = "agreement"  # e.g. "3/3 repeats overfit"
+CONFIDENCE = "confidence"  # share of repeats that agree with the label
 REASON = "reason"  # one sentence with numbers
 RECOMMENDATION = "recommendation"
 EVIDENCE = "evidence"  # per-repeat numbers the label rests on
@@ -26,7 +27,8 @@ DEVICE = "device"
 ENGINE = "engine"  # {"engine": "vectorized" | "sequential", "why": ..., "ms_per_step": ...}
 BEST_EPOCH = "best_epoch"
 EARLY_STOP = "early_stop"  # per repeat: None or {"epoch", "turn_epoch", "reason"}
-CURVES = "curves"  # {"train": [[...]], "val": [[...]]}, shape (n_repeats, n_epochs_run)
+# {"train", "val", "grad_norm", "weight_norm"}: per repeat, per epoch it trained.
+CURVES = "curves"
 TIMING = "timing"  # seconds spent training and talking to the storage
 PRUNE_REASON = "prune_reason"
 FAIL_REASON = "fail_reason"

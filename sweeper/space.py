@@ -80,6 +80,8 @@ class Space:
     init: Any = "keras"
     # Shuffle windows each epoch (per-repeat order); the tutorial trains with shuffle off.
     shuffle: Any = True
+    # Largest gradient L2 norm per step (each repeat clipped on its own); None leaves it be.
+    grad_clip: Any = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -132,7 +134,9 @@ _RULES: dict[str, tuple[type, Any, str]] = {
     "loss": (str, lambda v: v in LOSSES, f"one of {', '.join(LOSSES)}"),
     "init": (str, lambda v: v in INITS, f"one of {', '.join(INITS)}"),
     "shuffle": (bool, lambda v: True, "True or False"),
+    "grad_clip": (float, lambda v: v > 0.0, "None or a float > 0"),
 }
+OPTIONAL = {"grad_clip"}  # settings where None means "off"
 
 
 def _is_kind(kind: type, v: Any) -> bool:
@@ -146,6 +150,8 @@ def _is_kind(kind: type, v: Any) -> bool:
 
 
 def _check(name: str, value: Any) -> None:
+    if value is None and name in OPTIONAL:
+        return
     kind, ok, rule = _RULES[name]
     owner = f"Space.{name}"
     if isinstance(value, Choice):

@@ -94,7 +94,8 @@ class TrialObjective:
         )
         t0 = time.perf_counter()
         baseline = self.windows.baseline(config["loss"])
-        runs = [diagnose_run(*result.curve(r), baseline=baseline) for r in range(len(seeds))]
+        runs = [diagnose_run(*result.curve(r), baseline=baseline,
+                             grad_norm=result.signals(r)[0]) for r in range(len(seeds))]
         verdict = diagnose_trial(runs)
         train_final = np.array([final_loss(result.curve(r)[0]) for r in range(len(seeds))])
         val_final = np.array([final_loss(result.curve(r)[1]) for r in range(len(seeds))])
@@ -143,6 +144,7 @@ def trial_attrs(config: dict[str, Any], seeds: list[int], device: torch.device,
     return {
         keys.LABEL: verdict.label.value,
         keys.AGREEMENT: verdict.agreement,
+        keys.CONFIDENCE: round(verdict.confidence, 3),
         keys.REPEAT_LABELS: verdict.repeat_labels,
         keys.REASON: verdict.reason,
         keys.RECOMMENDATION: verdict.recommendation,
@@ -164,6 +166,8 @@ def trial_attrs(config: dict[str, Any], seeds: list[int], device: torch.device,
         keys.CURVES: {
             "train": [round_curve(result.curve(r)[0]) for r in range(n)],
             "val": [round_curve(result.curve(r)[1]) for r in range(n)],
+            "grad_norm": [round_curve(result.signals(r)[0]) for r in range(n)],
+            "weight_norm": [round_curve(result.signals(r)[1]) for r in range(n)],
         },
     }
 

@@ -42,6 +42,8 @@ class TrainResult:
     val: np.ndarray
     n_epochs_run: np.ndarray  # (n_repeats,) epochs each repeat trained
     stops: list[Stop | None]  # degradation or divergence stop per repeat
+    grad_norm: np.ndarray | None = None  # (n_repeats, n_epochs): epoch's mean, before clipping
+    weight_norm: np.ndarray | None = None  # (n_repeats, n_epochs): after the epoch
     interrupted_at: int | None = None  # epoch at which the caller asked every repeat to stop
     seconds: float = 0.0
     engine: dict[str, Any] = field(default_factory=dict)  # which engine ran, and why
@@ -50,6 +52,11 @@ class TrainResult:
         """Repeat r's curves, trimmed to the epochs it trained."""
         n = int(self.n_epochs_run[r])
         return self.train[r, :n], self.val[r, :n]
+
+    def signals(self, r: int) -> tuple[np.ndarray, np.ndarray]:
+        """Repeat r's gradient and weight norms, trimmed to the epochs it trained."""
+        n = int(self.n_epochs_run[r])
+        return self.grad_norm[r, :n], self.weight_norm[r, :n]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -96,6 +103,18 @@ def member_loss(name: str, pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return per.mean(dim=(1, 2))
 
 
+def _flat_norms(tensors: list[torch.Tensor], n_members: int) -> torch.Tensor:
+    """L2 norm per member over tensors with a leading member axis: shape (n_members,)."""
+    return torch.cat([t.reshape(n_members, -1) for t in tensors], dim=1).norm(dim=1)
+
+
+def _clip_(grads: list[torch.Tensor], norms: torch.Tensor, max_norm: float) -> None:
+    """Scale each member's gradients as torch.nn.utils.clip_grad_norm_ would for it alone."""
+    coef = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(coef.view(-1, *([1] * (g.dim() - 1))))
+
+
 class _Data:
     """The trial's windows as tensors on the device."""
 
@@ -139,9 +158,9 @@ class SequentialEngine:
         self.opts = [make_optimizer(config, m.parameters()) for m in self.models]
         self.active = list(range(len(seeds)))
 
-    def epoch(self) -> tuple[list[float], list[float]]:
-        d, loss = self.data, self.config["loss"]
-        train, val = [], []
+    def epoch(self) -> tuple[list[float], ...]:
+        d, loss, clip = self.data, self.config["loss"], self.config.get("grad_clip")
+        train, val, gnorm, wnorm = [], [], [], []
         for r in self.active:
             model, opt, member = self.models[r], self.opts[r], self.members[r]
             model.train()
@@ -151,18 +170,28 @@ class SequentialEngine:
                 order = member.order(d.n_train, self.config["shuffle"]).to(d.tx.device)
                 batches = [(d.tx[i], d.ty[i]) for i in order.split(d.batch)]
             total = torch.zeros((), device=d.tx.device)
+            grad_total = torch.zeros((), device=d.tx.device)
+            params = list(model.parameters())
             for xb, yb in batches:
                 opt.zero_grad(set_to_none=True)
                 batch_loss = member_loss(loss, model(xb, member.drop_gen)[None], yb[None])[0]
                 batch_loss.backward()
+                grads = [p.grad for p in params]
+                norm = _flat_norms(grads, 1)
+                if clip is not None:
+                    _clip_(grads, norm, clip)
                 opt.step()
                 total += batch_loss.detach() * len(yb)
+                grad_total += norm[0]
             model.eval()
             with torch.no_grad():
                 v = member_loss(loss, model(d.vx)[None], d.vy[None])[0]
+                w = _flat_norms([p.detach() for p in params], 1)[0]
             train.append(float(total) / d.n_train)
             val.append(float(v))
-        return train, val
+            gnorm.append(float(grad_total) / len(batches))
+            wnorm.append(float(w))
+        return train, val, gnorm, wnorm
 
     def stop(self, stopped: list[int]) -> None:
         self.active = [r for r in self.active if r not in stopped]
@@ -182,8 +211,10 @@ class VectorizedEngine:
         self.opt = make_optimizer(config, self.model.parameters())
         self.active = list(range(len(seeds)))
 
-    def epoch(self) -> tuple[list[float], list[float]]:
+    def epoch(self) -> tuple[list[float], ...]:
         d, loss, model = self.data, self.config["loss"], self.model
+        clip, n_active = self.config.get("grad_clip"), len(self.active)
+        params = list(model.parameters())
         gens = [self.members[r].drop_gen for r in self.active]
         model.train()
         if d.full_batch:
@@ -192,18 +223,29 @@ class VectorizedEngine:
             orders = torch.stack([self.members[r].order(d.n_train, self.config["shuffle"])
                                   for r in self.active]).to(d.tx.device)
             batches = [(d.tx[idx], d.ty[idx]) for idx in orders.split(d.batch, dim=1)]
-        total = torch.zeros(len(self.active), device=d.tx.device)
+        total = torch.zeros(n_active, device=d.tx.device)
+        grad_total = torch.zeros(n_active, device=d.tx.device)
         for xb, yb in batches:
             self.opt.zero_grad(set_to_none=True)
             per_member = member_loss(loss, model(xb, gens), yb)
             # Summing keeps each member's gradient equal to that of its own mean loss.
             per_member.sum().backward()
+            for p in params:
+                if p.grad is None:  # w_hh with one-step windows: nn.LSTM gives it zeros
+                    p.grad = torch.zeros_like(p)
+            grads = [p.grad for p in params]
+            norms = _flat_norms(grads, n_active)
+            if clip is not None:
+                _clip_(grads, norms, clip)
             self.opt.step()
             total += per_member.detach() * yb.shape[1]
+            grad_total += norms
         model.eval()
         with torch.no_grad():
             v = member_loss(loss, model(d.vx), d.vy[None])
-        return (total / d.n_train).tolist(), v.tolist()
+            w = _flat_norms([p.detach() for p in params], n_active)
+        return ((total / d.n_train).tolist(), v.tolist(),
+                (grad_total / len(batches)).tolist(), w.tolist())
 
     def stop(self, stopped: list[int]) -> None:
         keep = [i for i, r in enumerate(self.active) if r not in stopped]
@@ -297,16 +339,16 @@ def train_repeats(
     members = [_Member(s, device, patience, min_rise) for s in seeds]
     runner = _ENGINES[choice["engine"]](config, members, seeds, data, device)
 
-    train = np.full((n_repeats, n_epochs), np.nan)
-    val = np.full((n_repeats, n_epochs), np.nan)
+    train, val, gnorm, wnorm = (np.full((n_repeats, n_epochs), np.nan) for _ in range(4))
     n_run = np.zeros(n_repeats, dtype=int)
     stops: list[Stop | None] = [None] * n_repeats
     interrupted = None
 
     for epoch in range(n_epochs):
         stopped = []
-        for r, t_loss, v_loss in zip(runner.active, *runner.epoch(), strict=True):
+        for r, t_loss, v_loss, g, w in zip(runner.active, *runner.epoch(), strict=True):
             train[r, epoch], val[r, epoch] = t_loss, v_loss
+            gnorm[r, epoch], wnorm[r, epoch] = g, w
             n_run[r] = epoch + 1
             if not (math.isfinite(t_loss) and math.isfinite(v_loss)):
                 why = f"loss became non-finite at epoch {epoch + 1}"
@@ -328,5 +370,5 @@ def train_repeats(
         if not runner.active:
             break
 
-    return TrainResult(train, val, n_run, stops, interrupted, time.perf_counter() - start,
-                       choice)
+    return TrainResult(train, val, n_run, stops, gnorm, wnorm, interrupted,
+                       time.perf_counter() - start, choice)

@@ -111,3 +111,23 @@ def test_good_reason_says_why_a_rise_was_not_overfitting():
     val = decay(1.0, 0.02, 0.05) + np.where(E > 150, 0.0002 * (E - 150), 0.0)
     d = diagnose_run(train, val)
     assert d.label is Label.GOOD and "training loss stopped falling too" in d.reason
+
+
+def test_exploding_gradients_are_flagged_with_clipping_advice():
+    grad = np.ones(300)
+    grad[200:210] = 500.0
+    d = diagnose_run(decay(1.0, 0.02, 0.05), decay(1.0, 0.025, 0.05), baseline=0.1,
+                     grad_norm=grad)
+    assert d.evidence["unstable"] == "exploding gradients"
+    assert "spiked 500x" in d.reason and "clip gradients" in d.recommendation
+
+
+def test_vanishing_gradients_back_up_an_underfit():
+    grad = np.geomspace(1.0, 1e-6, 300)
+    d = diagnose_run(decay(1.0, 0.4, 0.05), decay(1.0, 0.5, 0.05), baseline=0.1, grad_norm=grad)
+    assert d.label is Label.UNDERFIT and d.evidence["unstable"] == "vanishing gradients"
+
+
+def test_trial_confidence_is_the_agreeing_share():
+    t = diagnose_trial([_d(Label.GOOD), _d(Label.OVERFIT), _d(Label.GOOD), _d(Label.GOOD)])
+    assert t.confidence == 0.75

@@ -1,0 +1,104 @@
+"""Learning-curve figures: compute what to draw (`curve_figure_data`), then draw it.
+
+The data step is plain numpy and testable; `draw_curves` only draws it with matplotlib (Agg, no
+display needed) and returns the Figure. Conventions follow the tutorial: epoch on x, loss on y,
+train vs validation with a legend and a title; one line per repeat; a log y-axis when the curves
+span more than a decade, so that a small absolute rise that is large relative to the loss is
+visible. The best epoch, the label and the reason are marked on the plot.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+TRAIN_COLOR = "tab:blue"
+VAL_COLOR = "tab:orange"
+# Curves spanning more than this ratio (max / min) are drawn on a log axis.
+LOG_SPAN = 10.0
+
+
+class CurveFigureData(NamedTuple):
+    epochs: np.ndarray  # (n_epochs,), 1-based
+    train: np.ndarray  # (n_repeats, n_epochs), NaN where a repeat had stopped
+    val: np.ndarray
+    best_epochs: list[int | None]  # per repeat
+    log_y: bool
+    title: str
+    caption: str  # label and reason, wrapped
+    grad_norm: np.ndarray | None  # (n_repeats, n_epochs) or None
+
+
+def _pad(rows: list[Any]) -> np.ndarray:
+    n = max((len(r) for r in rows), default=0)
+    out = np.full((len(rows), n), np.nan)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = np.asarray(r, dtype=float)
+    return out
+
+
+def curve_figure_data(train: list[Any], val: list[Any], *, title: str, label: str = "",
+                      reason: str = "", best_epochs: list[int | None] | None = None,
+                      grad_norm: list[Any] | None = None) -> CurveFigureData:
+    """Everything the learning-curve figure shows, from per-repeat curves (ragged lists ok)."""
+    tr, va = _pad(train), _pad(val)
+    both = np.concatenate([tr[np.isfinite(tr)], va[np.isfinite(va)]])
+    positive = both[both > 0]
+    log_y = bool(positive.size and positive.max() / positive.min() > LOG_SPAN)
+    if best_epochs is None:
+        best_epochs = [int(np.nanargmin(v)) + 1 if np.isfinite(v).any() else None for v in va]
+    caption = f"{label}: {reason}" if label else reason
+    return CurveFigureData(
+        epochs=np.arange(1, tr.shape[1] + 1), train=tr, val=va, best_epochs=list(best_epochs),
+        log_y=log_y, title=title, caption="\n".join(textwrap.wrap(caption, 110)),
+        grad_norm=None if grad_norm is None else _pad(grad_norm),
+    )
+
+
+def draw_curves(data: CurveFigureData) -> Any:
+    """A matplotlib Figure of the learning curves (and gradient norms, when present)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    rows = 2 if data.grad_norm is not None else 1
+    fig = Figure(figsize=(8, 4.8 if rows == 1 else 6.4), layout="constrained")
+    axes = fig.subplots(rows, 1, sharex=True, squeeze=False,
+                        height_ratios=[3, 1][:rows])[:, 0]
+    ax = axes[0]
+    for r in range(data.train.shape[0]):
+        ax.plot(data.epochs, data.train[r], color=TRAIN_COLOR, alpha=0.8, lw=1,
+                label="train" if r == 0 else None)
+        ax.plot(data.epochs, data.val[r], color=VAL_COLOR, alpha=0.8, lw=1,
+                label="validation" if r == 0 else None)
+        best = data.best_epochs[r] if r < len(data.best_epochs) else None
+        if best is not None and best <= data.val.shape[1]:
+            ax.plot([best], [data.val[r, best - 1]], "o", color=VAL_COLOR, ms=4,
+                    label="best epoch" if r == 0 else None)
+    if data.log_y:
+        ax.set_yscale("log")
+    ax.set_ylabel("loss" + (" (log scale)" if data.log_y else ""))
+    ax.set_title(data.title)
+    ax.legend(loc="upper right")
+    ax.text(0.01, 0.02, data.caption, transform=ax.transAxes, fontsize=8, va="bottom",
+            bbox={"boxstyle": "round", "fc": "white", "alpha": 0.85, "lw": 0.5})
+    if data.grad_norm is not None:
+        g = axes[1]
+        for r in range(data.grad_norm.shape[0]):
+            g.plot(data.epochs[: data.grad_norm.shape[1]], data.grad_norm[r], color="tab:gray",
+                   lw=1, alpha=0.8)
+        g.set_yscale("log")
+        g.set_ylabel("grad norm")
+    axes[-1].set_xlabel("epoch")
+    return fig
+
+
+def save_png(fig: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", dpi=100)
+    return path
