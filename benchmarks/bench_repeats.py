@@ -31,6 +31,7 @@ p = argparse.ArgumentParser()
 p.add_argument("--device", default="cpu")
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--quick", action="store_true", help="R up to 10 and fewer epochs")
+p.add_argument("--problem", choices=["toy", "realistic", "both"], default="both")
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 device = torch.device(args.device)
@@ -146,10 +147,12 @@ print(f"# device {device}, torch threads {torch.get_num_threads()}, torch {torch
       f"{platform.machine()}, matmul peak ({kernel}, 1024^3 float32) {peak:.1f} GFLOP/s")
 base = dict(dropout=0.0, weight_decay=0.0, lr=1e-3, optimizer="adam", loss="mse",
             init="keras")
-run("toy (the tutorial's problem)",
-    {**base, "hidden": 10, "layers": 1, "batch_size": 5, "shuffle": False},
-    prepare(Data.toy()), 60 if args.quick else 200, peak)
-run("realistic (weekly CO2)",
-    {**base, "hidden": 64, "layers": 2, "batch_size": 64, "shuffle": True},
-    prepare(Data(source="co2_weekly", window=24, val_fraction=0.05)), 2 if args.quick else 3,
-    peak)
+if args.problem in ("toy", "both"):
+    run("toy (the tutorial's problem)",
+        {**base, "hidden": 10, "layers": 1, "batch_size": 5, "shuffle": False},
+        prepare(Data.toy()), 60 if args.quick else 200, peak)
+if args.problem in ("realistic", "both"):
+    run("realistic (weekly CO2)",
+        {**base, "hidden": 64, "layers": 2, "batch_size": 64, "shuffle": True},
+        prepare(Data(source="co2_weekly", window=24, val_fraction=0.05)),
+        2 if args.quick else 3, peak)

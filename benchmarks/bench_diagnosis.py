@@ -1,0 +1,122 @@
+"""How right is the fit diagnosis? Scores it on the evaluation set against its labelling rule.
+
+Reads benchmarks/data/diagnosis_eval.npz (made by make_diagnosis_eval.py), labels every run by
+the rule written in RESULTS.md (using test loss and the continuation beyond epoch E, which the
+diagnosis never sees), and prints accuracy, per-class recall, the confusion matrix and macro-F1
+for sweeper's diagnosis next to a naive rule ("validation minimum before the last epoch ->
+overfit, else underfit"), and how often a label survives +-1% multiplicative noise.
+
+    python benchmarks/bench_diagnosis.py [--noise-draws 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from sweeper.diagnosis import diagnose_run
+
+DATA = Path(__file__).resolve().parent / "data" / "diagnosis_eval.npz"
+LABELS = ["underfit", "good", "overfit", "diverged"]
+MARGIN = 0.9  # "clearly better": at least 10% lower
+
+
+def tail(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.mean(x[-5:])) if x.size else float("nan")
+
+
+def true_label(curves: np.ndarray, epochs: int, reference: list[float] | None) -> str:
+    """The rule from RESULTS.md, verbatim."""
+    train, val, test = curves[0, :epochs], curves[1, :epochs], curves[2, :epochs]
+    if not (np.isfinite(train).all() and np.isfinite(val).all()):
+        return "diverged"
+    best = int(np.argmin(val))
+    test_final = tail(test)
+    if test[best] < MARGIN * test_final:
+        return "overfit"
+    longer_val, longer_test = curves[1, : 3 * epochs], curves[2, : 3 * epochs]
+    finite = np.isfinite(longer_val) & np.isfinite(longer_test)
+    if finite.sum() == 3 * epochs and (tail(longer_val) < MARGIN * tail(val)
+                                       and tail(longer_test) < MARGIN * test_final):
+        return "underfit"
+    if reference is not None and (reference[0] < MARGIN * tail(val)
+                                  and reference[1] < MARGIN * test_final):
+        return "underfit"
+    return "good"
+
+
+def naive_label(train: np.ndarray, val: np.ndarray) -> str:
+    if not (np.isfinite(train).all() and np.isfinite(val).all()):
+        return "diverged"
+    return "overfit" if int(np.argmin(val)) < len(val) - 1 else "underfit"
+
+
+def scores(truth: list[str], pred: list[str]) -> dict:
+    present = [c for c in LABELS if c in truth]
+    confusion = {t: Counter(p for tt, p in zip(truth, pred, strict=True) if tt == t)
+                 for t in present}
+    recall, f1 = {}, {}
+    for c in present:
+        tp = confusion[c][c]
+        n_true, n_pred = sum(confusion[c].values()), pred.count(c)
+        recall[c] = tp / n_true
+        precision = tp / n_pred if n_pred else 0.0
+        f1[c] = 2 * precision * recall[c] / (precision + recall[c]) if tp else 0.0
+    accuracy = sum(t == p for t, p in zip(truth, pred, strict=True)) / len(truth)
+    return {"accuracy": accuracy, "recall": recall, "macro_f1": float(np.mean(list(f1.values()))),
+            "confusion": confusion, "present": present}
+
+
+def print_scores(name: str, s: dict) -> None:
+    recalls = ", ".join(f"{c} {s['recall'][c]:.2f}" for c in s["present"])
+    print(f"{name:10s} accuracy {s['accuracy']:.3f}  macro-F1 {s['macro_f1']:.3f}  "
+          f"recall: {recalls}")
+    print(f"{'':10s} confusion (rows true, columns predicted): "
+          + "  ".join(f"{t}: [" + " ".join(f"{s['confusion'][t][p]:3d}" for p in LABELS) + "]"
+                      for t in s["present"]) + f"   columns {'/'.join(LABELS)}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--noise-draws", type=int, default=10)
+    args = p.parse_args()
+    d = np.load(DATA)
+    curves, meta = d["curves"], json.loads(str(d["meta"]))
+    reference = json.loads(str(d["reference"]))
+    rng = np.random.default_rng(0)
+    truth, ours, naive, stable, series = [], [], [], [], []
+    for c, m in zip(curves, meta, strict=True):
+        e = m["epochs"]
+        train, val = c[0, :e].astype(float), c[1, :e].astype(float)
+        ref = reference.get(f"{m['series']}/{m['config']['loss']}")
+        truth.append(true_label(c, e, ref))
+        label = diagnose_run(train, val, baseline=m["baseline"]).label.value
+        ours.append(label)
+        naive.append(naive_label(train, val))
+        same = all(
+            diagnose_run(train * (1 + 0.01 * rng.uniform(-1, 1, e)),
+                         val * (1 + 0.01 * rng.uniform(-1, 1, e)),
+                         baseline=m["baseline"]).label.value == label
+            for _ in range(args.noise_draws))
+        stable.append(same)
+        series.append(m["series"])
+    print(f"# {len(truth)} runs from {', '.join(sorted(set(series)))}; true labels "
+          + ", ".join(f"{k} {v}" for k, v in Counter(truth).most_common()))
+    print_scores("sweeper", scores(truth, ours))
+    print_scores("naive", scores(truth, naive))
+    print(f"label unchanged under +-1% multiplicative noise ({args.noise_draws} draws): "
+          f"{np.mean(stable):.1%} of runs")
+    for name in sorted(set(series)):
+        idx = [i for i, s in enumerate(series) if s == name]
+        acc = np.mean([truth[i] == ours[i] for i in idx])
+        print(f"  {name:9s} {len(idx):3d} runs, sweeper accuracy {acc:.2f}, true "
+              + ", ".join(f"{k} {v}" for k, v in Counter(truth[i] for i in idx).most_common()))
+
+
+if __name__ == "__main__":
+    main()
