@@ -29,6 +29,8 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
     p.add_argument("--n-trials", type=int, help="finished trials to reach (overrides the file)")
     p.add_argument("--repeats", type=int, help="seeded runs per trial")
     p.add_argument("--storage", help="Optuna storage URL, or a journal file path")
+    p.add_argument("--artifacts", help="folder for trial and study figures "
+                                       "(default runs/<study name>/artifacts)")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--seed", type=int, help="study seed: sampler and every repeat's seed")
     p.add_argument("--pruner", help="none, median, percentile, successive_halving, hyperband, "
@@ -59,11 +61,12 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
         from .data import prepare
         from .spec import load_study_file
-        from .storage import default_storage, redact
+        from .storage import default_artifacts, default_storage, redact
         from .train import resolve_device
 
         spec = load_study_file(args.study)
         flags = {"n_trials": args.n_trials, "repeats": args.repeats, "storage": args.storage,
+                 "artifacts": args.artifacts,
                  "device": args.device, "seed": args.seed, "pruner": args.pruner,
                  "engine": args.engine}
         try:
@@ -78,6 +81,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         except SpecError as exc:
             raise SpecError(f"{args.study}: data: {exc}") from None
         url = spec.storage or default_storage(spec.name)
+        artifacts = spec.artifacts or default_artifacts(spec.name)
         torch.set_num_threads(args.threads)
     except SpecError as exc:
         return _error(prog, str(exc), args.debug)
@@ -90,7 +94,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     print(f"data: {windows.name}, {windows.n_train} training and {windows.n_val} validation "
           f"windows of length {spec.data.window}")
     try:
-        study = run_sweep(spec, windows, device, url, out=lambda line: print(line, flush=True))
+        study = run_sweep(spec, windows, device, url, out=lambda line: print(line, flush=True),
+                          artifacts=artifacts)
     except SpecError as exc:
         return _error(prog, str(exc), args.debug)
     except KeyboardInterrupt:
@@ -103,14 +108,15 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     print(best_summary(study))
     print()
     print("Review it in the dashboard:")
-    print(f"  {dashboard_command(url)}")
+    print(f"  {dashboard_command(url, artifacts)}")
+    print(f"  (or: python -m sweeper dashboard {args.study})")
     return 0
 
 
-def dashboard_command(url: str) -> str:
+def dashboard_command(url: str, artifacts: str) -> str:
     from .storage import redact
 
-    return f"optuna-dashboard {redact(url)}"
+    return f"optuna-dashboard {redact(url)} --artifact-dir {artifacts}"
 
 
 def _diagnose_parser(prog: str) -> argparse.ArgumentParser:

@@ -31,6 +31,7 @@ EARLY_STOP = "early_stop"  # per repeat: None or {"epoch", "turn_epoch", "reason
 CURVES = "curves"
 TIMING = "timing"  # seconds spent training and talking to the storage
 PRUNE_REASON = "prune_reason"
+REVIEW_ERROR = "review_error"  # why the trial's figure or note could not be saved
 FAIL_REASON = "fail_reason"
 
 # Study user attrs.

@@ -102,3 +102,88 @@ def save_png(fig: Any, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", dpi=100)
     return path
+
+
+LABEL_COLORS = {"underfit": "tab:purple", "good": "tab:green", "overfit": "tab:red",
+                "diverged": "black", "": "tab:gray"}
+
+
+class OverviewData(NamedTuple):
+    """Each searched parameter against score, one point per finished trial."""
+
+    params: dict[str, tuple[list[Any], list[float], list[str]]]  # name -> (values, scores, labels)
+    title: str
+
+
+def overview_data(trials: list[dict[str, Any]], title: str) -> OverviewData:
+    """From [{"params": {...}, "score": float, "label": str}], complete trials only."""
+    params: dict[str, tuple[list[Any], list[float], list[str]]] = {}
+    for t in trials:
+        for name, value in t["params"].items():
+            values, scores, labels = params.setdefault(name, ([], [], []))
+            values.append(value)
+            scores.append(t["score"])
+            labels.append(t.get("label") or "")
+    return OverviewData(params, title)
+
+
+def draw_overview(data: OverviewData) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    n = max(1, len(data.params))
+    cols = min(3, n)
+    rows = (n + cols - 1) // cols
+    fig = Figure(figsize=(4 * cols, 3.2 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, (name, (values, scores, labels)) in zip(axes, sorted(data.params.items()),
+                                                    strict=False):
+        for label in LABEL_COLORS:
+            pts = [(v, s) for v, s, lbl in zip(values, scores, labels, strict=True)
+                   if lbl == label]
+            if pts:
+                ax.scatter(*zip(*pts, strict=True), color=LABEL_COLORS[label], s=18,
+                           label=label or "no label")
+        numeric = all(isinstance(v, (int, float)) for v in values)
+        positive = numeric and min(values) > 0
+        if positive and max(values) / min(values) > 50:
+            ax.set_xscale("log")
+        if scores and min(scores) > 0 and max(scores) / min(scores) > LOG_SPAN:
+            ax.set_yscale("log")
+        ax.set_xlabel(name)
+        ax.set_ylabel("score")
+    for ax in axes[len(data.params):]:
+        ax.set_visible(False)
+    if data.params:
+        axes[0].legend(fontsize=8)
+    fig.suptitle(data.title)
+    return fig
+
+
+def draw_multiple_runs(panels: list[CurveFigureData], title: str) -> Any:
+    """The tutorial's "multiple runs" figure: every repeat's train (blue) and validation
+    (orange) curves, one panel per trial."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    n = max(1, len(panels))
+    fig = Figure(figsize=(4.5 * n, 3.6), layout="constrained")
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    for ax, d in zip(axes, panels, strict=False):
+        for r in range(d.train.shape[0]):
+            ax.plot(d.epochs, d.train[r], color=TRAIN_COLOR, lw=1, alpha=0.8,
+                    label="train" if r == 0 else None)
+            ax.plot(d.epochs, d.val[r], color=VAL_COLOR, lw=1, alpha=0.8,
+                    label="validation" if r == 0 else None)
+        if d.log_y:
+            ax.set_yscale("log")
+        ax.set_title(d.title, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.legend(fontsize=8, loc="upper right")
+    fig.suptitle(title)
+    return fig

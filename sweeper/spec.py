@@ -45,6 +45,9 @@ class Study:
     pruner: Any = "median"
     # Optuna storage URL; None means sqlite:///runs/<name>/study.db.
     storage: str | None = None
+    # Folder for learning-curve PNGs and study figures (optuna-dashboard --artifact-dir);
+    # None means runs/<name>/artifacts.
+    artifacts: str | None = None
     # Drives the sampler and every repeat's seed: same seed, same sweep.
     seed: int = 0
     # Epochs validation must stay above its minimum before a run stops; None disables.
@@ -83,6 +86,8 @@ class Study:
             raise must("Study.seed", "an int >= 0", self.seed)
         if self.storage is not None and not isinstance(self.storage, str):
             raise must("Study.storage", "an Optuna storage URL or None", self.storage)
+        if self.artifacts is not None and not isinstance(self.artifacts, str):
+            raise must("Study.artifacts", "a folder path or None", self.artifacts)
         if isinstance(self.pruner, str):
             if self.pruner not in PRUNERS:
                 raise SpecError(

@@ -29,6 +29,10 @@ def default_storage(name: str) -> str:
     return f"sqlite:///{RUNS_DIR / name / 'study.db'}"
 
 
+def default_artifacts(name: str) -> str:
+    return str(RUNS_DIR / name / "artifacts")
+
+
 def redact(url: str) -> str:
     """The URL with any password replaced by ***, safe to print."""
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)

@@ -17,15 +17,17 @@ from typing import Any
 import numpy as np
 import optuna
 import torch
+from optuna.artifacts import FileSystemArtifactStore
 
 from . import keys
 from .data import Windows
 from .diagnosis import Label, TrialDiagnosis, diagnose_run, diagnose_trial
 from .objective import final_loss, score
 from .pruning import make_pruner, report_steps
+from .review import artifact_store, publish_study_figures, publish_study_note, publish_trial
 from .space import suggest
 from .spec import Study
-from .storage import count_finished, open_study, round_curve, write_attrs
+from .storage import count_finished, json_safe, open_study, round_curve, write_attrs
 from .train import TrainResult, train_repeats
 
 
@@ -46,8 +48,10 @@ class TrialObjective:
     """The function Optuna calls once per trial."""
 
     def __init__(self, spec: Study, windows: Windows, device: torch.device,
-                 on_epoch: Callable[[int, int, int], None] | None = None) -> None:
+                 on_epoch: Callable[[int, int, int], None] | None = None,
+                 store: FileSystemArtifactStore | None = None) -> None:
         self.spec = spec
+        self.store = store
         self.windows = windows
         self.device = device
         self.report_every = report_steps(spec.space.max_epochs(), spec.max_reports)
@@ -111,9 +115,16 @@ class TrialObjective:
         t0 = time.perf_counter()
         write_attrs(trial, attrs)
         storage_s += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if self.store is not None:
+            try:  # a figure that cannot be drawn or saved must not cost the trial
+                publish_trial(trial, json_safe(attrs), self.store)
+            except Exception as exc:
+                trial.set_user_attr(keys.REVIEW_ERROR, f"{type(exc).__name__}: {exc}")
+        review_s = time.perf_counter() - t0
         trial.set_user_attr(keys.TIMING, {
             "train_s": round(result.seconds, 4), "diagnosis_s": round(diagnosis_s, 4),
-            "storage_s": round(storage_s, 4),
+            "storage_s": round(storage_s, 4), "review_s": round(review_s, 4),
         })
         if prune_reason:
             raise optuna.TrialPruned(prune_reason[0])
@@ -173,8 +184,12 @@ def trial_attrs(config: dict[str, Any], seeds: list[int], device: torch.device,
 
 
 def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: str,
-              out: Callable[[str], None] = print, progress: bool | None = None) -> optuna.Study:
-    """Create or resume the study and run trials until it has spec.n_trials finished ones."""
+              out: Callable[[str], None] = print, progress: bool | None = None,
+              artifacts: str | None = None) -> optuna.Study:
+    """Create or resume the study and run trials until it has spec.n_trials finished ones.
+
+    With `artifacts` (a folder), every finished trial gets a learning-curve PNG and a note,
+    and the study gets its figures at the end (see review)."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # sweeper prints its own trial lines
     report_every = report_steps(spec.space.max_epochs(), spec.max_reports)
     pruner = make_pruner(spec.pruner, report_every, spec.space.max_epochs())
@@ -182,6 +197,9 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
     study, resumed = open_study(spec.name, storage_url, pruner, spec.to_dict(), baseline)
     # Seeded by the trials already there, so a resumed sweep does not replay its first picks.
     study.sampler = optuna.samplers.TPESampler(seed=spec.seed + len(study.trials))
+    store = artifact_store(artifacts) if artifacts else None
+    if store is not None and not resumed:
+        publish_study_note(study, spec.to_dict(), baseline)
     done = count_finished(study)
     remaining = spec.n_trials - done
     if resumed:
@@ -191,9 +209,13 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
 
     show_epochs = sys.stderr.isatty() if progress is None else progress
     on_epoch = _epoch_progress if show_epochs else None
-    objective = TrialObjective(spec, windows, device, on_epoch=on_epoch)
+    objective = TrialObjective(spec, windows, device, on_epoch=on_epoch, store=store)
     printer = TrialPrinter(out, spec.n_trials, done, show_epochs)
-    study.optimize(objective, n_trials=remaining, catch=(Exception,), callbacks=[printer])
+    try:
+        study.optimize(objective, n_trials=remaining, catch=(Exception,), callbacks=[printer])
+    finally:  # also after Ctrl-C: the figures show what finished
+        if store is not None:
+            publish_study_figures(study, store)
     return study
 
 

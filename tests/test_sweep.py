@@ -6,6 +6,7 @@ import numpy as np
 import optuna
 import pytest
 import torch
+from optuna.artifacts import get_all_artifact_meta
 
 from sweeper import keys
 from sweeper.__main__ import main
@@ -17,6 +18,7 @@ from sweeper.train import train_repeats
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = str(FIXTURES / "tiny_toy.py")
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
@@ -52,10 +54,20 @@ def test_sweep_stores_diagnosis_score_and_curves(in_tmp, capsys):
         train, val = load_curves(t)
         assert len(train) == len(val) == 2
         assert all(len(v) <= t.params["epochs"] for v in val)
-        assert set(a[keys.TIMING]) == {"train_s", "diagnosis_s", "storage_s"}
+        assert set(a[keys.TIMING]) == {"train_s", "diagnosis_s", "storage_s", "review_s"}
+        assert keys.REVIEW_ERROR not in a
         # Intermediate values are bounded: one per report step, never per epoch.
         assert len(t.intermediate_values) <= 20
     assert study.user_attrs[keys.STUDY_SPEC]["name"] == "tiny_toy"
+    # One learning-curve PNG per finished trial, plus the study's two figures.
+    metas = [get_all_artifact_meta(t, storage=study._storage) for t in trials]
+    assert all(len(m) == 1 and m[0].mimetype == "image/png" for m in metas)
+    study_metas = get_all_artifact_meta(study)
+    assert sorted(m.filename for m in study_metas) == ["best-trials-3-trials.png",
+                                                       "overview-3-trials.png"]
+    pngs = list((in_tmp / "runs" / "tiny_toy" / "artifacts").iterdir())
+    assert len(pngs) == 5 and all(p.read_bytes()[:8] == PNG for p in pngs)
+    assert "--artifact-dir runs/tiny_toy/artifacts" in out
     for name in ("number", "label", "score", "val_loss", "gap", "state", "hidden"):
         assert name in out
 
@@ -82,7 +94,7 @@ def test_flags_override_the_file(in_tmp, tmp_path):
     assert main([TINY, "--n-trials", "2", "--repeats", "3", "--seed", "7", "--storage", url,
                  "--pruner", "median"]) == 0
     study = load("tiny_toy", url)
-    assert len(study.trials) == 2 and not (in_tmp / "runs").exists()
+    assert len(study.trials) == 2 and not (in_tmp / "runs" / "tiny_toy" / "study.db").exists()
     assert study.trials[0].user_attrs[keys.SEEDS] == derive_seeds(7, 0, 3)
     assert type(study.pruner).__name__ == "MedianPruner"
 

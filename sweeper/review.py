@@ -1,0 +1,174 @@
+"""What a reviewer sees in optuna-dashboard: per-trial figures and notes, study figures and note.
+
+Per finished trial: a PNG of its learning curves (every repeat, best epochs, label and reason)
+uploaded as an Optuna artifact, and a Markdown note with the diagnosis, the per-repeat labels,
+the score components and the recommendation. Per study: a note holding the spec, and figures
+(each searched parameter against score coloured by label; the tutorial's "multiple runs" figure
+for the best trials) uploaded as study artifacts.
+
+Artifacts live in a FileSystemArtifactStore (runs/<study>/artifacts/ by default); start
+optuna-dashboard with `--artifact-dir` pointing there to see them. Notes need the optional
+optuna-dashboard package; without it they are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.artifacts import FileSystemArtifactStore, upload_artifact
+
+from . import keys
+from .plots import (
+    CurveFigureData,
+    curve_figure_data,
+    draw_curves,
+    draw_multiple_runs,
+    draw_overview,
+    overview_data,
+    save_png,
+)
+
+BEST_FOR_FIGURE = 3  # trials in the study's "multiple runs" figure
+
+
+def artifact_store(path: str | Path) -> FileSystemArtifactStore:
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return FileSystemArtifactStore(str(path))
+
+
+def trial_figure_data(number: int, attrs: dict[str, Any]) -> CurveFigureData:
+    curves = attrs.get(keys.CURVES) or {"train": [], "val": []}
+    nan = float("nan")
+
+    def rows(name: str) -> list[list[float]]:
+        return [[nan if v is None else v for v in row] for row in curves.get(name, [])]
+
+    evidence = attrs.get(keys.EVIDENCE) or []
+    return curve_figure_data(
+        rows("train"), rows("val"),
+        title=f"trial {number}: model train vs validation loss ({len(rows('val'))} repeats)",
+        label=attrs.get(keys.LABEL, ""), reason=attrs.get(keys.REASON, ""),
+        best_epochs=[e.get("best_epoch") for e in evidence] or None,
+        grad_norm=rows("grad_norm") or None,
+    )
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else ("-" if v is None else str(v))
+
+
+def trial_note(number: int, attrs: dict[str, Any], params: dict[str, Any]) -> str:
+    """Markdown summary of one trial's judgment."""
+    lines = [
+        f"## Trial {number}: {attrs.get(keys.LABEL, '?')} ({attrs.get(keys.AGREEMENT, '')})",
+        "",
+        f"**Reason.** {attrs.get(keys.REASON, '-')}",
+        "",
+        f"**Recommendation.** {attrs.get(keys.RECOMMENDATION, '-')}",
+        "",
+        "| score component | value |",
+        "|---|---|",
+        f"| validation loss (mean over repeats) | {_fmt(attrs.get(keys.VAL_LOSS))} |",
+        f"| training loss | {_fmt(attrs.get(keys.TRAIN_LOSS))} |",
+        f"| gap (validation - training) | {_fmt(attrs.get(keys.GAP))} |",
+        f"| penalty | {_fmt(attrs.get(keys.PENALTY))} |",
+        "",
+        "| repeat | seed | label | best epoch | early stop |",
+        "|---|---|---|---|---|",
+    ]
+    labels = attrs.get(keys.REPEAT_LABELS) or []
+    seeds = attrs.get(keys.SEEDS) or []
+    evidence = attrs.get(keys.EVIDENCE) or []
+    stops = attrs.get(keys.EARLY_STOP) or []
+    for r, label in enumerate(labels):
+        stop = stops[r] if r < len(stops) else None
+        lines.append(
+            f"| {r} | {seeds[r] if r < len(seeds) else '-'} | {label} | "
+            f"{_fmt((evidence[r] if r < len(evidence) else {}).get('best_epoch'))} | "
+            f"{stop['reason'] if stop else '-'} |")
+    engine = attrs.get(keys.ENGINE) or {}
+    lines += ["", f"Params: {', '.join(f'{k}={_fmt(v)}' for k, v in params.items())}. "
+              f"Trained on {attrs.get(keys.DEVICE, '?')}, {engine.get('engine', '?')} engine "
+              f"({engine.get('why', '')})."]
+    for key in (keys.PRUNE_REASON, keys.FAIL_REASON):
+        if attrs.get(key):
+            lines += ["", f"**{key.replace('_', ' ').capitalize()}.** {attrs[key]}"]
+    return "\n".join(lines)
+
+
+def _save_note(study_or_trial: Any, body: str) -> bool:
+    try:
+        from optuna_dashboard import save_note
+    except ImportError:  # the dashboard extra is optional; figures still go up
+        return False
+    save_note(study_or_trial, body)
+    return True
+
+
+def publish_trial(trial: optuna.Trial, attrs: dict[str, Any],
+                  store: FileSystemArtifactStore) -> None:
+    """Upload the trial's learning-curve PNG and save its note (one figure per trial)."""
+    fig = draw_curves(trial_figure_data(trial.number, attrs))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_png(fig, Path(tmp) / f"trial-{trial.number}-curves.png")
+        upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=trial,
+                        mimetype="image/png")
+    _save_note(trial, trial_note(trial.number, attrs, trial.params))
+
+
+def study_note(spec: dict[str, Any], baseline: dict[str, float]) -> str:
+    return "\n".join([
+        f"## sweeper study {spec.get('name')}",
+        "",
+        "Score = validation loss + gap_penalty x max(0, validation - training), averaged over "
+        f"{spec.get('repeats')} seeded repeats per trial. Naive-forecast validation loss: "
+        + ", ".join(f"{k} {v:.4g}" for k, v in baseline.items()) + ".",
+        "",
+        "```json",
+        json.dumps(spec, indent=2),
+        "```",
+    ])
+
+
+def publish_study_note(study: optuna.Study, spec: dict[str, Any],
+                       baseline: dict[str, float]) -> None:
+    _save_note(study, study_note(spec, baseline))
+
+
+def complete_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return sorted(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)),
+                  key=lambda t: t.value)
+
+
+def study_figures(study: optuna.Study) -> dict[str, Any]:
+    """{file name: Figure} for the study: the overview and the best trials' repeats."""
+    done = complete_trials(study)
+    figures = {}
+    if done:
+        figures["overview.png"] = draw_overview(overview_data(
+            [{"params": t.params, "score": t.value, "label": t.user_attrs.get(keys.LABEL)}
+             for t in done], f"{study.study_name}: searched parameters vs score"))
+        panels = [trial_figure_data(t.number, t.user_attrs)._replace(
+                      title=f"#{t.number} {t.user_attrs.get(keys.LABEL, '')} "
+                            f"score {t.value:.3g}")
+                  for t in done[:BEST_FOR_FIGURE]]
+        figures["best-trials.png"] = draw_multiple_runs(
+            panels, f"{study.study_name}: best {len(panels)} trials, every repeat")
+    return figures
+
+
+def publish_study_figures(study: optuna.Study, store: FileSystemArtifactStore) -> list[str]:
+    """Upload the study figures as study artifacts; returns their names."""
+    names = []
+    n = len(study.trials)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, fig in study_figures(study).items():
+            path = save_png(fig, Path(tmp) / name.replace(".png", f"-{n}-trials.png"))
+            upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=study,
+                            mimetype="image/png")
+            names.append(path.name)
+    return names
