@@ -1,6 +1,8 @@
 """Command line.
 
     python -m sweeper STUDY.py [flags]        run the sweep a study file describes
+    python -m sweeper report STUDY.py         table, CSV and figures of what is stored
+    python -m sweeper dashboard STUDY.py      optuna-dashboard on the study, with its figures
     python -m sweeper diagnose FILE... [...]  diagnose training histories (Keras, Lightning, CSV)
 
 Every mistake in the study file, its data or a flag is one sentence on stderr and exit code 2,
@@ -53,6 +55,10 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["diagnose"]:
         return diagnose_main(argv[1:], f"{prog or 'sweeper'} diagnose")
+    if argv[:1] == ["report"]:
+        return report_main(argv[1:], f"{prog or 'sweeper'} report")
+    if argv[:1] == ["dashboard"]:
+        return dashboard_main(argv[1:], f"{prog or 'sweeper'} dashboard")
     args = _parser(prog).parse_args(argv)
     prog = prog or "sweeper"
     try:
@@ -178,6 +184,79 @@ def diagnose_main(argv: Sequence[str], prog: str) -> int:
         print(f"  recommendation: {r['recommendation']}")
         if "plot" in r:
             print(f"  plot:           {r['plot']}")
+    return 0
+
+
+def _review_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    p.add_argument("study", help="the study file the sweep ran")
+    p.add_argument("--storage", help="Optuna storage URL, if not the file's or the default")
+    p.add_argument("--artifacts", help="artifact folder, if not the file's or the default")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
+def _locate(args: argparse.Namespace) -> tuple[str, str, str]:
+    """(study name, storage URL, artifact folder) for a study file and its flags."""
+    from .spec import load_study_file
+    from .storage import default_artifacts, default_storage
+
+    spec = load_study_file(args.study)
+    return (spec.name, args.storage or spec.storage or default_storage(spec.name),
+            args.artifacts or spec.artifacts or default_artifacts(spec.name))
+
+
+def report_main(argv: Sequence[str], prog: str) -> int:
+    """`report`: the trial table, the best trial, failures, a CSV and figures on disk."""
+    p = _review_parser(prog, "Print the trial table and best trial of a study, and write a "
+                             "CSV and figures to runs/<study>/report/.")
+    p.add_argument("--out", help="folder for the CSV and figures (default runs/<study>/report)")
+    args = p.parse_args(argv)
+    try:
+        from .report import write_report
+        from .storage import load_existing_study
+
+        name, url, artifacts = _locate(args)
+        study = load_existing_study(name, url)
+    except SpecError as exc:
+        return _error(prog, str(exc), args.debug)
+    # Beside the artifacts: runs/<study>/report by default.
+    print(write_report(study, Path(args.out or Path(artifacts).parent / "report")))
+    return 0
+
+
+def dashboard_main(argv: Sequence[str], prog: str) -> int:
+    """`dashboard`: optuna-dashboard on the study's storage with its artifact folder."""
+    p = _review_parser(prog, "Start optuna-dashboard on a study, with sweeper's figures.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8080)
+    args = p.parse_args(argv)
+    try:
+        name, url, artifacts = _locate(args)
+        try:
+            import optuna_dashboard
+        except ImportError:
+            raise SpecError("optuna-dashboard is not installed; install it with "
+                            "pip install -e \".[dashboard]\" (or pip install optuna-dashboard)."
+                            ) from None
+        from .review import artifact_store
+        from .storage import load_existing_study, make_storage, redact
+
+        study = load_existing_study(name, url)
+    except SpecError as exc:
+        return _error(prog, str(exc), args.debug)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: optuna-dashboard has no authentication; anyone who can reach "
+              f"{args.host}:{args.port} can read and change this study.", file=sys.stderr)
+    print(f"optuna-dashboard on {redact(url)}, artifacts in {artifacts}")
+    print(f"open http://{args.host}:{args.port}/dashboard/studies/{study._study_id}  "
+          "(Ctrl-C stops it)", flush=True)
+    try:
+        optuna_dashboard.run_server(make_storage(url), host=args.host, port=args.port,
+                                    artifact_store=artifact_store(artifacts))
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

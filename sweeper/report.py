@@ -1,15 +1,23 @@
-"""Reading a study back: the trial table and the best trial's summary, as text.
+"""Reading a study back: the trial table, the best trial, a CSV and figures.
 
 Built on `Study.trials_dataframe()`, so the same columns are at hand in pandas; sweeper adds its
-stored diagnosis and score components.
+stored diagnosis and score components. Works on finished, running and crashed studies alike:
+it only reads what is stored.
 """
 
 from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
 
 import optuna
 import pandas as pd
 
 from . import keys
+
+# Stored attrs too bulky for a CSV cell; they stay in the storage.
+BULKY = (keys.CURVES, keys.EVIDENCE)
+FIGURES_FOR_BEST = 10  # per-trial learning-curve figures written by the report
 
 COLUMNS = [keys.LABEL, keys.AGREEMENT, keys.VAL_LOSS, keys.GAP, keys.PENALTY]
 
@@ -61,3 +69,50 @@ def best_summary(study: optuna.Study) -> str:
         f"  diagnosis:      {a.get(keys.LABEL)}: {a.get(keys.REASON)}",
         f"  recommendation: {a.get(keys.RECOMMENDATION)}",
     ])
+
+
+def write_report(study: optuna.Study, out: Path) -> str:
+    """Write trials.csv and figures into `out`; return the text report."""
+    from .plots import draw_curves, save_png
+    from .review import complete_trials, study_figures, trial_figure_data
+
+    out.mkdir(parents=True, exist_ok=True)
+    trials = study.get_trials(deepcopy=False)
+    states = Counter(t.state.name.lower() for t in trials)
+    labels = Counter(t.user_attrs.get(keys.LABEL) for t in trials if keys.LABEL in t.user_attrs)
+    lines = [
+        f"study {study.study_name!r}: {len(trials)} trials ("
+        + ", ".join(f"{n} {s}" for s, n in states.most_common()) + ")"
+        + ("; labels " + ", ".join(f"{n} {lbl}" for lbl, n in labels.most_common())
+           if labels else ""),
+        "",
+        format_table(trial_table(study)),
+        "",
+        best_summary(study),
+    ]
+    problems = [t for t in trials if t.state in (optuna.trial.TrialState.FAIL,
+                                                 optuna.trial.TrialState.PRUNED)]
+    if problems:
+        lines += ["", "Pruned and failed trials:"]
+        for t in problems:
+            why = (t.user_attrs.get(keys.PRUNE_REASON) or t.user_attrs.get(keys.FAIL_REASON)
+                   or "no reason stored (the process may have been killed)")
+            lines.append(f"  #{t.number} {t.state.name.lower()}: {why}")
+    running = [t.number for t in trials if t.state == optuna.trial.TrialState.RUNNING]
+    if running:
+        lines += ["", f"Running (or left running by a stopped process): "
+                      f"{', '.join(f'#{n}' for n in running)}"]
+
+    frame = study.trials_dataframe()
+    frame = frame.drop(columns=[f"user_attrs_{k}" for k in BULKY
+                                if f"user_attrs_{k}" in frame.columns])
+    frame.to_csv(out / "trials.csv", index=False)
+    written = [out / "trials.csv"]
+    for name, fig in study_figures(study).items():
+        written.append(save_png(fig, out / name))
+    for t in complete_trials(study)[:FIGURES_FOR_BEST]:
+        written.append(save_png(draw_curves(trial_figure_data(t.number, t.user_attrs)),
+                                out / f"trial-{t.number}.png"))
+    lines += ["", f"Wrote {len(written)} files to {out}/: "
+              + ", ".join(p.name for p in written[:6]) + (", ..." if len(written) > 6 else "")]
+    return "\n".join(lines)

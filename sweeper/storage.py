@@ -111,6 +111,19 @@ def write_attrs(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
         trial.set_user_attr(key, json_safe(value))
 
 
+def load_existing_study(name: str, url: str) -> optuna.Study:
+    """The stored study, or a SpecError saying there is none (nothing is created)."""
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        raise SpecError(f"there is no study {name!r} yet: {redact(url)} does not exist; run the "
+                        "sweep first.")
+    storage = make_storage(url)
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        raise SpecError(f"there is no study {name!r} in {redact(url)}; run the sweep first."
+                        ) from None
+
+
 def count_finished(study: optuna.Study) -> int:
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     return len(study.get_trials(deepcopy=False, states=states))

@@ -1,0 +1,105 @@
+"""The review surface against a real optuna-dashboard server, and the report command."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from sweeper import keys
+from sweeper.__main__ import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TINY = str(FIXTURES / "tiny_toy.py")
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read()
+
+
+@pytest.fixture
+def swept(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([TINY, "--n-trials", "2"]) == 0
+    return tmp_path
+
+
+def test_dashboard_serves_trials_attrs_notes_and_png_artifacts(swept):
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "sweeper", "dashboard", TINY, "--port", str(port)],
+        cwd=swept, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                studies = json.loads(get(f"{base}/api/studies"))["study_summaries"]
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise AssertionError(server.stdout.read().decode()) from None
+                time.sleep(0.3)
+        study_id = next(s["study_id"] for s in studies if s["study_name"] == "tiny_toy")
+        detail = json.loads(get(f"{base}/api/studies/{study_id}"))
+        assert [t["state"] for t in detail["trials"]] == ["Complete", "Complete"]
+        for trial in detail["trials"]:
+            attrs = {a["key"]: a["value"] for a in trial["user_attrs"]}
+            for key in (keys.LABEL, keys.REASON, keys.RECOMMENDATION, keys.VAL_LOSS, keys.GAP,
+                        keys.PENALTY, keys.REPEAT_LABELS):
+                assert key in attrs
+            (artifact,) = trial["artifacts"]
+            png = get(f"{base}/artifacts/{study_id}/{trial['trial_id']}/"
+                      f"{artifact['artifact_id']}")
+            assert png[:8] == PNG
+            assert f"Trial {trial['number']}:" in trial["note"]["body"]
+        names = sorted(a["filename"] for a in detail["artifacts"])
+        assert names == ["best-trials-2-trials.png", "overview-2-trials.png"]
+        assert "sweeper study tiny_toy" in detail["note"]["body"]
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_dashboard_without_the_extra_says_how_to_install(swept, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "optuna_dashboard", None)  # import fails
+    assert main(["dashboard", TINY]) == 2
+    assert 'pip install -e ".[dashboard]"' in capsys.readouterr().err
+
+
+def test_report_prints_the_table_and_writes_csv_and_figures(swept, capsys):
+    assert main(["report", TINY]) == 0
+    out = capsys.readouterr().out
+    assert "study 'tiny_toy': 2 trials (2 complete)" in out and "Best trial: #" in out
+    report = swept / "runs" / "tiny_toy" / "report"
+    assert (report / "trials.csv").read_text().startswith("number,")
+    for name in ("overview.png", "best-trials.png", "trial-0.png", "trial-1.png"):
+        assert (report / name).read_bytes()[:8] == PNG
+
+
+def test_report_on_a_missing_study_is_one_sentence(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", TINY]) == 2
+    assert "there is no study 'tiny_toy' yet" in capsys.readouterr().err
+
+
+def test_report_reads_a_crashed_study(swept, capsys):
+    import optuna
+
+    study = optuna.load_study(study_name="tiny_toy", storage="sqlite:///runs/tiny_toy/study.db")
+    study.ask()  # a trial whose process died: RUNNING forever, no attrs
+    assert main(["report", TINY]) == 0
+    out = capsys.readouterr().out
+    assert "1 running" in out and "Running (or left running by a stopped process): #2" in out
