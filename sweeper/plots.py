@@ -66,7 +66,9 @@ def draw_curves(data: CurveFigureData) -> Any:
     from matplotlib.figure import Figure
 
     rows = 2 if data.grad_norm is not None else 1
-    fig = Figure(figsize=(8, 4.8 if rows == 1 else 6.4), layout="constrained")
+    # Fixed margins: a layout engine would double the drawing time, once per trial.
+    fig = Figure(figsize=(8, 4.8 if rows == 1 else 6.4))
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.94, bottom=0.08, hspace=0.06)
     axes = fig.subplots(rows, 1, sharex=True, squeeze=False,
                         height_ratios=[3, 1][:rows])[:, 0]
     ax = axes[0]
