@@ -89,19 +89,30 @@ def main() -> None:
     curves, meta = d["curves"], json.loads(str(d["meta"]))
     reference = json.loads(str(d["reference"]))
     rng = np.random.default_rng(0)
+    # What a sweep knows besides a trial's own curves: the best final validation loss other
+    # runs on the same data reached (its best trial so far). Never the test split.
+    finals = [(m["series"], m["config"]["loss"], tail(c[1, : m["epochs"]]))
+              for c, m in zip(curves, meta, strict=True)]
+
+    def best_other(i: int) -> float | None:
+        same = [f for j, (s, loss, f) in enumerate(finals)
+                if j != i and (s, loss) == finals[i][:2] and np.isfinite(f)]
+        return min(same) if same else None
+
     truth, ours, naive, stable, series = [], [], [], [], []
-    for c, m in zip(curves, meta, strict=True):
+    for i, (c, m) in enumerate(zip(curves, meta, strict=True)):
         e = m["epochs"]
         train, val = c[0, :e].astype(float), c[1, :e].astype(float)
         ref = reference.get(f"{m['series']}/{m['config']['loss']}")
         truth.append(true_label(c, e, ref))
-        label = diagnose_run(train, val, baseline=m["baseline"]).label.value
+        context = {"baseline": m["baseline"], "reference": best_other(i)}
+        label = diagnose_run(train, val, **context).label.value
         ours.append(label)
         naive.append(naive_label(train, val))
         same = all(
             diagnose_run(train * (1 + 0.01 * rng.uniform(-1, 1, e)),
                          val * (1 + 0.01 * rng.uniform(-1, 1, e)),
-                         baseline=m["baseline"]).label.value == label
+                         **context).label.value == label
             for _ in range(args.noise_draws))
         stable.append(same)
         series.append(m["series"])

@@ -25,6 +25,9 @@ import numpy as np
 MIN_RISE = 0.10
 # A validation drop over the last fifth of training larger than this means "still improving".
 MIN_TAIL_DROP = 0.05
+# A plateau this far above the best loss comparable runs reached (e.g. the study's best trial)
+# is "high": the data allow clearly better.
+ABOVE_REFERENCE = 1.1
 # Fewer epochs than this carries no trend worth reading.
 MIN_EPOCHS = 5
 # Gradient norm this many times above its early level means unstable (exploding) training.
@@ -82,11 +85,15 @@ def _tail_mean(x: np.ndarray) -> float:
 
 def diagnose_run(
     train: Any, val: Any, baseline: float | None = None, *, min_rise: float = MIN_RISE,
-    grad_norm: Any = None,
+    grad_norm: Any = None, reference: float | None = None,
 ) -> Diagnosis:
-    """Label one run from its curves, shape (n_epochs,) each; gradient norms per epoch, when
-    given, flag exploding or vanishing gradients in the reason and recommendation."""
-    d = _diagnose_curves(train, val, baseline, min_rise)
+    """Label one run from its curves, shape (n_epochs,) each.
+
+    `baseline` is a naive forecast's validation loss and `reference` the best final validation
+    loss that comparable runs reached (in a sweep: the best trial so far); a plateau above
+    either is underfit. Gradient norms per epoch, when given, flag exploding or vanishing
+    gradients in the reason and recommendation."""
+    d = _diagnose_curves(train, val, baseline, min_rise, reference)
     if grad_norm is None or d.label is Label.DIVERGED:
         return d
     return _with_gradients(d, np.asarray(grad_norm, dtype=float))
@@ -121,7 +128,8 @@ def _with_gradients(d: Diagnosis, g: np.ndarray) -> Diagnosis:
     return Diagnosis(d.label, d.reason, d.recommendation, evidence)
 
 
-def _diagnose_curves(train: Any, val: Any, baseline: float | None, min_rise: float) -> Diagnosis:
+def _diagnose_curves(train: Any, val: Any, baseline: float | None, min_rise: float,
+                     reference: float | None = None) -> Diagnosis:
     train = np.asarray(train, dtype=float)
     val = np.asarray(val, dtype=float)
     n = len(val)
@@ -181,7 +189,9 @@ def _diagnose_curves(train: Any, val: Any, baseline: float | None, min_rise: flo
     )
 
     after = n - 1 - best
-    train_still_falling = st[-1] < st[best]
+    # Overfitting widens the gap: validation rises faster than training (which usually falls,
+    # but with a large step size may wander too).
+    train_still_falling = (st[-1] - st[best]) < 0.5 * (sv[-1] - sv[best])
     long_enough = after >= max(2, math.ceil(0.05 * n))
     if rise > max(min_rise, noise_rel) and long_enough and train_still_falling:
         return Diagnosis(
@@ -199,13 +209,23 @@ def _diagnose_curves(train: Any, val: Any, baseline: float | None, min_rise: flo
             "train for more epochs",
             evidence,
         )
+    capacity_fix = ("add capacity (hidden units, layers) or fix the optimization (learning "
+                    "rate, optimizer)")
     if above_baseline:
         return Diagnosis(
             Label.UNDERFIT,
             f"validation loss levelled off at {val_end:.3g}, above the naive forecast's "
             f"{baseline:.3g}",
-            "add capacity (hidden units, layers) or fix the optimization (learning rate, "
-            "optimizer)",
+            capacity_fix,
+            evidence,
+        )
+    if reference is not None and val_end > ABOVE_REFERENCE * reference:
+        evidence["reference"] = reference
+        return Diagnosis(
+            Label.UNDERFIT,
+            f"validation loss levelled off at {val_end:.3g}, {val_end / reference - 1:.0%} "
+            f"above the {reference:.3g} that the best comparable run reached",
+            capacity_fix,
             evidence,
         )
     tolerance = max(min_rise, noise_rel)

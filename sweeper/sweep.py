@@ -98,7 +98,10 @@ class TrialObjective:
         )
         t0 = time.perf_counter()
         baseline = self.windows.baseline(config["loss"])
-        runs = [diagnose_run(*result.curve(r), baseline=baseline,
+        reference = self._best_val_loss(trial, config["loss"])
+        storage_s += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        runs = [diagnose_run(*result.curve(r), baseline=baseline, reference=reference,
                              grad_norm=result.signals(r)[0]) for r in range(len(seeds))]
         verdict = diagnose_trial(runs)
         train_final = np.array([final_loss(result.curve(r)[0]) for r in range(len(seeds))])
@@ -131,6 +134,16 @@ class TrialObjective:
         if diverged:
             raise TrialFailed(attrs[keys.FAIL_REASON])
         return parts.score
+
+    @staticmethod
+    def _best_val_loss(trial: optuna.Trial, loss: str) -> float | None:
+        """The lowest validation loss a completed trial with the same loss function reached:
+        what the data demonstrably allow, to judge a plateau "high" against."""
+        done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        values = [t.user_attrs[keys.VAL_LOSS] for t in done
+                  if (t.user_attrs.get(keys.CONFIG) or {}).get("loss") == loss
+                  and t.user_attrs.get(keys.VAL_LOSS) is not None]
+        return min(values) if values else None
 
     def _prune_reason(self, trial: optuna.Trial, epoch: int, mean_val: float) -> str:
         """Why the pruner stopped this trial, with the comparison it most likely made."""

@@ -131,3 +131,11 @@ def test_vanishing_gradients_back_up_an_underfit():
 def test_trial_confidence_is_the_agreeing_share():
     t = diagnose_trial([_d(Label.GOOD), _d(Label.OVERFIT), _d(Label.GOOD), _d(Label.GOOD)])
     assert t.confidence == 0.75
+
+
+def test_plateau_well_above_the_best_comparable_run_is_underfit():
+    train, val = decay(1.0, 0.1, 0.05), decay(1.0, 0.12, 0.05)
+    assert diagnose_run(train, val, baseline=0.5).label is Label.GOOD
+    d = diagnose_run(train, val, baseline=0.5, reference=0.05)
+    assert d.label is Label.UNDERFIT and "above the 0.05 that the best comparable run" in d.reason
+    assert diagnose_run(train, val, baseline=0.5, reference=0.115).label is Label.GOOD
