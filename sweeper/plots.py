@@ -58,6 +58,17 @@ def curve_figure_data(train: list[Any], val: list[Any], *, title: str, label: st
     )
 
 
+def _log_axis(ax: Any) -> None:
+    """Log y-axis with plain labels and no minor ticks: each tick costs a copy when drawn, and
+    math-text labels a parse, which together were most of a figure's drawing time."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(numticks=6))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.minorticks_off()
+
+
 def draw_curves(data: CurveFigureData) -> Any:
     """A matplotlib Figure of the learning curves (and gradient norms, when present)."""
     import matplotlib
@@ -68,7 +79,7 @@ def draw_curves(data: CurveFigureData) -> Any:
     rows = 2 if data.grad_norm is not None else 1
     # Fixed margins: a layout engine would double the drawing time, once per trial.
     fig = Figure(figsize=(8, 4.8 if rows == 1 else 6.4))
-    fig.subplots_adjust(left=0.09, right=0.98, top=0.94, bottom=0.08, hspace=0.06)
+    fig.subplots_adjust(left=0.12, right=0.98, top=0.94, bottom=0.08, hspace=0.06)
     axes = fig.subplots(rows, 1, sharex=True, squeeze=False,
                         height_ratios=[3, 1][:rows])[:, 0]
     ax = axes[0]
@@ -82,7 +93,7 @@ def draw_curves(data: CurveFigureData) -> Any:
             ax.plot([best], [data.val[r, best - 1]], "o", color=VAL_COLOR, ms=4,
                     label="best epoch" if r == 0 else None)
     if data.log_y:
-        ax.set_yscale("log")
+        _log_axis(ax)
     ax.set_ylabel("loss" + (" (log scale)" if data.log_y else ""))
     ax.set_title(data.title)
     ax.legend(loc="upper right")
@@ -93,7 +104,7 @@ def draw_curves(data: CurveFigureData) -> Any:
         for r in range(data.grad_norm.shape[0]):
             g.plot(data.epochs[: data.grad_norm.shape[1]], data.grad_norm[r], color="tab:gray",
                    lw=1, alpha=0.8)
-        g.set_yscale("log")
+        _log_axis(g)
         g.set_ylabel("grad norm")
     axes[-1].set_xlabel("epoch")
     return fig
@@ -102,7 +113,8 @@ def draw_curves(data: CurveFigureData) -> Any:
 def save_png(fig: Any, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=100)
+    # Fast zlib level: a third of the encoding time for a slightly larger file.
+    fig.savefig(path, format="png", dpi=90, pil_kwargs={"compress_level": 1})
     return path
 
 

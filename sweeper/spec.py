@@ -48,6 +48,9 @@ class Study:
     # Folder for learning-curve PNGs and study figures (optuna-dashboard --artifact-dir);
     # None means runs/<name>/artifacts.
     artifacts: str | None = None
+    # A learning-curve PNG and a note per finished trial (about 0.15 s each on 2 CPU cores);
+    # turn off for very short trials where that is a large share of the time.
+    trial_figures: bool = True
     # Drives the sampler and every repeat's seed: same seed, same sweep.
     seed: int = 0
     # Epochs validation must stay above its minimum before a run stops; None disables.
@@ -86,6 +89,8 @@ class Study:
             raise must("Study.seed", "an int >= 0", self.seed)
         if self.storage is not None and not isinstance(self.storage, str):
             raise must("Study.storage", "an Optuna storage URL or None", self.storage)
+        if not isinstance(self.trial_figures, bool):
+            raise must("Study.trial_figures", "True or False", self.trial_figures)
         if self.artifacts is not None and not isinstance(self.artifacts, str):
             raise must("Study.artifacts", "a folder path or None", self.artifacts)
         if isinstance(self.pruner, str):

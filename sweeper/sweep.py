@@ -119,7 +119,7 @@ class TrialObjective:
         write_attrs(trial, attrs)
         storage_s += time.perf_counter() - t0
         t0 = time.perf_counter()
-        if self.store is not None:
+        if self.store is not None and self.spec.trial_figures:
             try:  # a figure that cannot be drawn or saved must not cost the trial
                 publish_trial(trial, json_safe(attrs), self.store)
             except Exception as exc:
