@@ -20,7 +20,7 @@ from pathlib import Path
 import optuna
 import torch
 import torch.nn.functional as F
-from torch import nn
+from plain_lstm import PlainLSTM  # benchmarks/, beside this script
 
 from sweeper.data import prepare
 from sweeper.space import suggest
@@ -43,17 +43,6 @@ tx, ty, vx, vy = (torch.from_numpy(a) for a in
                   (windows.train_x, windows.train_y, windows.val_x, windows.val_y))
 
 
-class Net(nn.Module):
-    def __init__(self, hidden: int, layers: int, dropout: float) -> None:
-        super().__init__()
-        self.lstm = nn.LSTM(1, hidden, layers, batch_first=True,
-                            dropout=dropout if layers > 1 else 0.0)
-        self.drop = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, _ = self.lstm(x)
-        return self.head(self.drop(out[:, -1]))
 
 
 def baseline_objective(trial: optuna.Trial) -> float:
@@ -61,7 +50,7 @@ def baseline_objective(trial: optuna.Trial) -> float:
     finals = []
     for r in range(args.repeats):
         torch.manual_seed(1000 * trial.number + r)
-        net = Net(cfg["hidden"], cfg["layers"], cfg["dropout"])
+        net = PlainLSTM(cfg["hidden"], cfg["layers"], cfg["dropout"])
         opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
         for _ in range(cfg["epochs"]):
             net.train()

@@ -21,7 +21,7 @@ import time
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from plain_lstm import PlainLSTM  # benchmarks/, beside this script
 
 from sweeper import Data
 from sweeper.data import prepare
@@ -71,9 +71,8 @@ def plain_loop(cfg: dict, windows, seed: int, n_epochs: int) -> list[float]:
     """How an LSTM is usually trained in PyTorch: nn.LSTM + Linear, Adam, .item() per batch.
     Returns the wall time of each epoch."""
     torch.manual_seed(seed)
-    lstm = nn.LSTM(1, cfg["hidden"], cfg["layers"], batch_first=True).to(device)
-    head = nn.Linear(cfg["hidden"], 1).to(device)
-    opt = torch.optim.Adam([*lstm.parameters(), *head.parameters()], lr=cfg["lr"])
+    net = PlainLSTM(cfg["hidden"], cfg["layers"]).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
     tx, ty, vx, vy = (torch.from_numpy(a).to(device) for a in
                       (windows.train_x, windows.train_y, windows.val_x, windows.val_y))
     n, b = len(ty), cfg["batch_size"]
@@ -86,14 +85,12 @@ def plain_loop(cfg: dict, windows, seed: int, n_epochs: int) -> list[float]:
         for i in range(0, n, b):
             idx = order[i:i + b]
             opt.zero_grad()
-            out, _ = lstm(tx[idx])
-            loss = F.mse_loss(head(out[:, -1]), ty[idx])
+            loss = F.mse_loss(net(tx[idx]), ty[idx])
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
         with torch.no_grad():
-            out, _ = lstm(vx)
-            F.mse_loss(head(out[:, -1]), vy).item()
+            F.mse_loss(net(vx), vy).item()
         times.append(time.perf_counter() - t0)
     return times
 
