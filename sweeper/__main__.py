@@ -26,6 +26,9 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog or "sweeper",
         description="Run an LSTM hyperparameter sweep with seeded repeats and fit diagnosis.",
+        epilog="Other commands: 'report STUDY.py' (table, CSV, figures), 'dashboard STUDY.py' "
+               "(optuna-dashboard with sweeper's figures), 'diagnose FILE...' (label any "
+               "training history). Each takes --help.",
     )
     p.add_argument("study", help="study file (Python that builds one sweeper.Study)")
     p.add_argument("--n-trials", type=int, help="finished trials to reach (overrides the file)")

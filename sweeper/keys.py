@@ -29,7 +29,7 @@ BEST_EPOCH = "best_epoch"
 EARLY_STOP = "early_stop"  # per repeat: None or {"epoch", "turn_epoch", "reason"}
 # {"train", "val", "grad_norm", "weight_norm"}: per repeat, per epoch it trained.
 CURVES = "curves"
-TIMING = "timing"  # seconds spent training and talking to the storage
+TIMING = "timing"  # seconds: training, diagnosis, storage calls, figure and note
 PRUNE_REASON = "prune_reason"
 REVIEW_ERROR = "review_error"  # why the trial's figure or note could not be saved
 FAIL_REASON = "fail_reason"
