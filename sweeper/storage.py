@@ -7,7 +7,6 @@ Attribute names are in `keys`.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import warnings
@@ -137,7 +136,3 @@ def load_curves(trial: optuna.trial.FrozenTrial) -> tuple[list[list[float]], lis
         return [[math.nan if v is None else v for v in row] for row in rows]
 
     return back(curves["train"]), back(curves["val"])
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(json_safe(obj), indent=2)
