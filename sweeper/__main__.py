@@ -244,7 +244,7 @@ def dashboard_main(argv: Sequence[str], prog: str) -> int:
                             "pip install -e \".[dashboard]\" (or pip install optuna-dashboard)."
                             ) from None
         from .review import artifact_store
-        from .storage import load_existing_study, make_storage, redact
+        from .storage import load_existing_study, redact
 
         study = load_existing_study(name, url)
     except SpecError as exc:
@@ -256,10 +256,13 @@ def dashboard_main(argv: Sequence[str], prog: str) -> int:
     print(f"open http://{args.host}:{args.port}/dashboard/studies/{study._study_id}  "
           "(Ctrl-C stops it)", flush=True)
     try:
-        optuna_dashboard.run_server(make_storage(url), host=args.host, port=args.port,
+        optuna_dashboard.run_server(study._storage, host=args.host, port=args.port,
                                     artifact_store=artifact_store(artifacts))
     except KeyboardInterrupt:
         pass
+    except (OSError, OverflowError) as exc:  # port taken, or not a port
+        return _error(prog, f"cannot listen on {args.host}:{args.port} ({exc}); choose "
+                            "another with --port.", args.debug)
     return 0
 
 

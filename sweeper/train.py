@@ -42,8 +42,8 @@ class TrainResult:
     val: np.ndarray
     n_epochs_run: np.ndarray  # (n_repeats,) epochs each repeat trained
     stops: list[Stop | None]  # degradation or divergence stop per repeat
-    grad_norm: np.ndarray | None = None  # (n_repeats, n_epochs): epoch's mean, before clipping
-    weight_norm: np.ndarray | None = None  # (n_repeats, n_epochs): after the epoch
+    grad_norm: np.ndarray  # (n_repeats, n_epochs): the epoch's mean, before clipping
+    weight_norm: np.ndarray  # (n_repeats, n_epochs): after the epoch
     interrupted_at: int | None = None  # epoch at which the caller asked every repeat to stop
     seconds: float = 0.0
     engine: dict[str, Any] = field(default_factory=dict)  # which engine ran, and why
@@ -108,11 +108,23 @@ def _flat_norms(tensors: list[torch.Tensor], n_members: int) -> torch.Tensor:
     return torch.cat([t.reshape(n_members, -1) for t in tensors], dim=1).norm(dim=1)
 
 
-def _clip_(grads: list[torch.Tensor], norms: torch.Tensor, max_norm: float) -> None:
-    """Scale each member's gradients as torch.nn.utils.clip_grad_norm_ would for it alone."""
-    coef = (max_norm / (norms + 1e-6)).clamp(max=1.0)
-    for g in grads:
-        g.mul_(coef.view(-1, *([1] * (g.dim() - 1))))
+def _step(opt: torch.optim.Optimizer, params: list[torch.Tensor], loss: torch.Tensor,
+          n_members: int, clip: float | None) -> torch.Tensor:
+    """Backward, per-member gradient norms (before clipping), optional per-member clipping as
+    torch.nn.utils.clip_grad_norm_ would do it for each member alone, optimizer step."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    for p in params:
+        if p.grad is None:  # the ensemble's w_hh with one-step windows; nn.LSTM gives zeros
+            p.grad = torch.zeros_like(p)
+    grads = [p.grad for p in params]
+    norms = _flat_norms(grads, n_members)
+    if clip is not None:
+        coef = (clip / (norms + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            g.mul_(coef.view(-1, *([1] * (g.dim() - 1))))
+    opt.step()
+    return norms
 
 
 class _Data:
@@ -173,16 +185,9 @@ class SequentialEngine:
             grad_total = torch.zeros((), device=d.tx.device)
             params = list(model.parameters())
             for xb, yb in batches:
-                opt.zero_grad(set_to_none=True)
                 batch_loss = member_loss(loss, model(xb, member.drop_gen)[None], yb[None])[0]
-                batch_loss.backward()
-                grads = [p.grad for p in params]
-                norm = _flat_norms(grads, 1)
-                if clip is not None:
-                    _clip_(grads, norm, clip)
-                opt.step()
+                grad_total += _step(opt, params, batch_loss, 1, clip)[0]
                 total += batch_loss.detach() * len(yb)
-                grad_total += norm[0]
             model.eval()
             with torch.no_grad():
                 v = member_loss(loss, model(d.vx)[None], d.vy[None])[0]
@@ -226,20 +231,10 @@ class VectorizedEngine:
         total = torch.zeros(n_active, device=d.tx.device)
         grad_total = torch.zeros(n_active, device=d.tx.device)
         for xb, yb in batches:
-            self.opt.zero_grad(set_to_none=True)
             per_member = member_loss(loss, model(xb, gens), yb)
             # Summing keeps each member's gradient equal to that of its own mean loss.
-            per_member.sum().backward()
-            for p in params:
-                if p.grad is None:  # w_hh with one-step windows: nn.LSTM gives it zeros
-                    p.grad = torch.zeros_like(p)
-            grads = [p.grad for p in params]
-            norms = _flat_norms(grads, n_active)
-            if clip is not None:
-                _clip_(grads, norms, clip)
-            self.opt.step()
+            grad_total += _step(self.opt, params, per_member.sum(), n_active, clip)
             total += per_member.detach() * yb.shape[1]
-            grad_total += norms
         model.eval()
         with torch.no_grad():
             v = member_loss(loss, model(d.vx), d.vy[None])

@@ -103,3 +103,11 @@ def test_report_reads_a_crashed_study(swept, capsys):
     assert main(["report", TINY]) == 0
     out = capsys.readouterr().out
     assert "1 running" in out and "Running (or left running by a stopped process): #2" in out
+
+
+def test_dashboard_on_a_busy_port_is_one_sentence(swept, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["dashboard", TINY, "--port", str(taken.getsockname()[1])]) == 2
+    assert "choose another with --port" in capsys.readouterr().err
