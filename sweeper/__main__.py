@@ -4,9 +4,12 @@
     python -m sweeper report STUDY.py         table, CSV and figures of what is stored
     python -m sweeper dashboard STUDY.py      optuna-dashboard on the study, with its figures
     python -m sweeper diagnose FILE... [...]  diagnose training histories (Keras, Lightning, CSV)
+    python -m sweeper repair STUDY.py         after a crash: fix the journal, reclaim lost trials
 
 Every mistake in the study file, its data or a flag is one sentence on stderr and exit code 2,
-before any trial starts (`--debug` adds the traceback).
+before any trial starts (`--debug` adds the traceback). Ctrl-C exits 130 and SIGTERM 143, with the
+running trials failed and every finished one kept; a sweep stopped by repeated failures or a long
+storage outage exits 1.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from .validate import SpecError
 
 EXIT_USAGE = 2
+EXIT_STOPPED = 1
 
 
 def _parser(prog: str | None) -> argparse.ArgumentParser:
@@ -28,7 +32,7 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
         description="Run an LSTM hyperparameter sweep with seeded repeats and fit diagnosis.",
         epilog="Other commands: 'report STUDY.py' (table, CSV, figures), 'dashboard STUDY.py' "
                "(optuna-dashboard with sweeper's figures), 'diagnose FILE...' (label any "
-               "training history). Each takes --help.",
+               "training history), 'repair STUDY.py' (after a crash). Each takes --help.",
     )
     p.add_argument("study", help="study file (Python that builds one sweeper.Study)")
     p.add_argument("--n-trials", type=int, help="finished trials to reach (overrides the file)")
@@ -42,7 +46,13 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
                                     "patient")
     p.add_argument("--engine", help="auto, vectorized or sequential: how repeats train")
     p.add_argument("--threads", type=int, default=1,
-                   help="CPU threads for torch (default 1: small LSTMs run fastest on one)")
+                   help="CPU threads for torch per worker (default 1: small LSTMs run fastest "
+                        "on one)")
+    p.add_argument("--jobs", type=int,
+                   help="worker processes on this machine (default 1, or one per visible GPU "
+                        "on CUDA); run the same command on other hosts to add more")
+    p.add_argument("--max-failures", type=int,
+                   help="stop after this many failed trials in a row (default 5)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
 
@@ -62,6 +72,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         return report_main(argv[1:], f"{prog or 'sweeper'} report")
     if argv[:1] == ["dashboard"]:
         return dashboard_main(argv[1:], f"{prog or 'sweeper'} dashboard")
+    if argv[:1] == ["repair"]:
+        return repair_main(argv[1:], f"{prog or 'sweeper'} repair")
     args = _parser(prog).parse_args(argv)
     prog = prog or "sweeper"
     try:
@@ -70,47 +82,73 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
         from .data import prepare
         from .spec import load_study_file
-        from .storage import default_artifacts, default_storage, redact
+        from .storage import default_artifacts, default_storage, expand_url, is_journal, redact
         from .train import resolve_device
+        from .workers import default_jobs, devices_for
 
         spec = load_study_file(args.study)
         flags = {"n_trials": args.n_trials, "repeats": args.repeats, "storage": args.storage,
                  "artifacts": args.artifacts,
                  "device": args.device, "seed": args.seed, "pruner": args.pruner,
-                 "engine": args.engine}
+                 "engine": args.engine, "max_failures": args.max_failures}
         try:
             spec = spec.override(**flags)
         except SpecError as exc:
             raise SpecError(f"command-line flags: {exc}") from None
         if args.threads < 1:
             raise SpecError(f"--threads must be >= 1, but got {args.threads}.")
+        if args.jobs is not None and args.jobs < 1:
+            raise SpecError(f"--jobs must be >= 1, but got {args.jobs}.")
         device = resolve_device(spec.device)
+        jobs = args.jobs or default_jobs(device)
         try:
             windows = prepare(spec.data, Path(args.study).resolve().parent)
         except SpecError as exc:
             raise SpecError(f"{args.study}: data: {exc}") from None
         url = spec.storage or default_storage(spec.name)
+        expand_url(url)  # an unset ${VARIABLE} is a mistake to report now
+        if url == ":memory:" and jobs > 1:
+            raise SpecError("--jobs needs a storage the workers share; ':memory:' is private to "
+                            "one process (use the default SQLite file or a journal path).")
         artifacts = spec.artifacts or default_artifacts(spec.name)
         torch.set_num_threads(args.threads)
     except SpecError as exc:
         return _error(prog, str(exc), args.debug)
 
     from .report import best_summary, format_table, trial_table
+    from .storage import StorageUnavailable
     from .sweep import run_sweep
+    from .workers import TooManyFailures, WorkerError, exit_code, stop_on_signals
 
-    print(f"sweeper: study {spec.name!r} on {device}, {spec.repeats} repeats per trial, "
+    devices = devices_for(device, jobs)
+    where = (f"{jobs} workers on {', '.join(sorted(set(devices)))}" if jobs > 1
+             else f"on {device}")
+    print(f"sweeper: study {spec.name!r} {where}, {spec.repeats} repeats per trial, "
           f"storage {redact(url)}")
+    if jobs > 1 and url.startswith("sqlite:"):
+        print("note: SQLite serves several workers on this machine only (not over a network "
+              "filesystem); for several machines use a PostgreSQL URL, or a journal file path "
+              "on a shared filesystem.")
+    elif jobs > 1 and is_journal(url):
+        print("note: a journal file takes several workers and hosts if they share its "
+              "filesystem.")
     print(f"data: {windows.name}, {windows.n_train} training and {windows.n_val} validation "
           f"windows of length {spec.data.window}")
     try:
-        study = run_sweep(spec, windows, device, url, out=lambda line: print(line, flush=True),
-                          artifacts=artifacts)
+        with stop_on_signals():
+            study = run_sweep(spec, windows, device, url,
+                              out=lambda line: print(line, flush=True), artifacts=artifacts,
+                              jobs=jobs, threads=args.threads, devices=devices)
     except SpecError as exc:
         return _error(prog, str(exc), args.debug)
-    except KeyboardInterrupt:
-        print("\ninterrupted: the running trial is marked failed; finished trials are kept.",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(f"\n{'terminated' if exit_code(exc) == 143 else 'interrupted'}: the running "
+              "trials are marked failed; finished trials are kept, and re-running the same "
+              "command resumes the study.", file=sys.stderr)
+        return exit_code(exc)
+    except (TooManyFailures, StorageUnavailable, WorkerError) as exc:
+        print(f"{prog}: stopped: {exc}", file=sys.stderr)
+        return EXIT_STOPPED
     print()
     print(format_table(trial_table(study)))
     print()
@@ -263,6 +301,29 @@ def dashboard_main(argv: Sequence[str], prog: str) -> int:
     except (OSError, OverflowError) as exc:  # port taken, or not a port
         return _error(prog, f"cannot listen on {args.host}:{args.port} ({exc}); choose "
                             "another with --port.", args.debug)
+    return 0
+
+
+def repair_main(argv: Sequence[str], prog: str) -> int:
+    """`repair`: what a crashed worker can leave behind, fixed while no worker is running."""
+    p = _review_parser(prog, "After a worker was killed: cut a partial last record from a "
+                             "journal file, remove its abandoned lock, and fail the trials left "
+                             "running by workers that are gone (their configurations are queued "
+                             "again). Run it only while no sweeper works on the study.")
+    args = p.parse_args(argv)
+    try:
+        from .storage import expand_url, is_journal, load_existing_study, repair_journal
+        from .workers import reclaim_stale
+
+        name, url, _ = _locate(args)
+        done = repair_journal(Path(expand_url(url))) if is_journal(url) else []
+        study = load_existing_study(name, url)
+    except SpecError as exc:
+        return _error(prog, str(exc), args.debug)
+    for line in done:
+        print(line)
+    if not reclaim_stale(study, print) and not done:
+        print(f"study {name!r}: nothing to repair.")
     return 0
 
 

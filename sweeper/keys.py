@@ -33,6 +33,10 @@ TIMING = "timing"  # seconds: training, diagnosis, storage calls, figure and not
 PRUNE_REASON = "prune_reason"
 REVIEW_ERROR = "review_error"  # why the trial's figure or note could not be saved
 FAIL_REASON = "fail_reason"
+WORKER = "worker"  # {"host", "pid"} of the process running the trial
+HEARTBEAT = "heartbeat"  # unix time, refreshed while running (journal storage only)
+RETRY_OF = "retry_of"  # number of the trial whose configuration this one runs again
+RETRY_REASON = "retry_reason"  # why that trial was taken as abandoned, when it could not say
 
 # Study user attrs.
 STUDY_SPEC = "spec"

@@ -93,11 +93,16 @@ def write_report(study: optuna.Study, out: Path) -> str:
     problems = [t for t in trials if t.state in (optuna.trial.TrialState.FAIL,
                                                  optuna.trial.TrialState.PRUNED)]
     if problems:
+        retries = {t.user_attrs[keys.RETRY_OF]: t for t in trials
+                   if t.user_attrs.get(keys.RETRY_OF) is not None}
         lines += ["", "Pruned and failed trials:"]
         for t in problems:
+            retry = retries.get(t.number)
             why = (t.user_attrs.get(keys.PRUNE_REASON) or t.user_attrs.get(keys.FAIL_REASON)
+                   or (retry and retry.user_attrs.get(keys.RETRY_REASON))
                    or "no reason stored (the process may have been killed)")
-            lines.append(f"  #{t.number} {t.state.name.lower()}: {why}")
+            again = f" (its configuration ran again as #{retry.number})" if retry else ""
+            lines.append(f"  #{t.number} {t.state.name.lower()}: {why}{again}")
     running = [t.number for t in trials if t.state == optuna.trial.TrialState.RUNNING]
     if running:
         lines += ["", f"Running (or left running by a stopped process): "

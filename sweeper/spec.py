@@ -65,6 +65,9 @@ class Study:
     # How repeats train: "auto" times one step of each engine per model shape and picks the
     # faster; "vectorized" (one batched model) or "sequential" (one nn.LSTM per repeat) force it.
     engine: str = "auto"
+    # A worker stops after this many failed trials in a row (exceptions, out of memory): at that
+    # point every trial probably fails for the same reason. Diverged runs are pruned, not failed.
+    max_failures: int = 5
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not NAME_PATTERN.match(self.name):
@@ -77,6 +80,7 @@ class Study:
         _positive_int("repeats", self.repeats)
         _positive_int("n_trials", self.n_trials)
         _positive_int("max_reports", self.max_reports)
+        _positive_int("max_failures", self.max_failures)
         if self.patience is not None:
             _positive_int("patience", self.patience)
         if isinstance(self.gap_penalty, bool) or not isinstance(self.gap_penalty, (int, float)) \
@@ -121,6 +125,7 @@ class Study:
             "pruner": self.pruner if isinstance(self.pruner, str) else type(self.pruner).__name__,
             "seed": self.seed, "patience": self.patience, "min_rise": self.min_rise,
             "max_reports": self.max_reports, "engine": self.engine,
+            "max_failures": self.max_failures,
         }
 
 

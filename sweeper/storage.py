@@ -8,13 +8,18 @@ Attribute names are in `keys`.
 from __future__ import annotations
 
 import math
+import os
 import re
+import sys
+import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
+from optuna.storages._heartbeat import BaseHeartbeat
 
 from . import keys
 from .validate import SpecError
@@ -22,6 +27,15 @@ from .validate import SpecError
 RUNS_DIR = Path("runs")
 # Seconds SQLite waits for a lock before failing; generous, because a trial's writes are few.
 SQLITE_TIMEOUT_S = 60
+# A running trial records a heartbeat this often; one silent for GRACE_S is taken as dead.
+HEARTBEAT_S = 10
+GRACE_S = 60
+# How long a storage call is retried through an outage before the worker gives up.
+RETRY_FOR_S = 120
+
+
+class StorageUnavailable(Exception):
+    """The storage stayed unreachable through every retry; finished trials are already stored."""
 
 
 def default_storage(name: str) -> str:
@@ -37,25 +51,259 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
-def make_storage(url: str) -> optuna.storages.BaseStorage:
+def expand_url(url: str) -> str:
+    """`${NAME}` in a storage URL replaced by that environment variable, so a password can stay
+    out of study files and command lines: postgresql://sweeper:${SWEEPER_DB_PASSWORD}@host/db."""
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise SpecError(f"the storage URL {redact(url)} uses ${{{name}}}, but the "
+                            f"environment variable {name} is not set.")
+        return os.environ[name]
+
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", value, url)
+
+
+def is_journal(url: str) -> bool:
+    return url != ":memory:" and "://" not in url
+
+
+def make_storage(url: str, retry: bool = True, warn: Callable[[str], None] | None = None,
+                 retry_open: bool = False) -> optuna.storages.BaseStorage:
     """An Optuna storage for a URL; SQLite folders are created, journal files are bare paths,
-    and ":memory:" keeps nothing (quick checks and benchmarks)."""
+    and ":memory:" keeps nothing (quick checks and benchmarks).
+
+    Database storages record heartbeats (a trial whose worker dies is failed and queued again),
+    and with `retry` every call is retried through a brief outage (see RetryingStorage). A server
+    that cannot be reached at all is a SpecError, unless `retry_open` (a worker joining a
+    running sweep) retries that too."""
+    warn = warn or (lambda line: print(line, file=sys.stderr, flush=True))
     if url == ":memory:":
         return optuna.storages.InMemoryStorage()
-    if url.startswith("sqlite:///"):
-        db = Path(url[len("sqlite:///"):])
-        db.parent.mkdir(parents=True, exist_ok=True)
-        return optuna.storages.RDBStorage(
-            url, engine_kwargs={"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
-        )
-    if "://" in url:
+    if is_journal(url):  # tolerates several writer processes on one filesystem
+        path = Path(expand_url(url))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        check_journal(path, warn)
+        storage: optuna.storages.BaseStorage = optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(path)))
+        return RetryingStorage(storage, url, warn) if retry else storage
+    real = expand_url(url)
+    if real.startswith("sqlite:///"):
+        Path(real[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        engine_kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
+    else:  # a server: check pooled connections, which an outage or restart leaves dead
+        engine_kwargs = {"pool_pre_ping": True}
+    with warnings.catch_warnings():  # heartbeats are experimental in name only
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        def connect() -> optuna.storages.RDBStorage:
+            return optuna.storages.RDBStorage(
+                real, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_S,
+                grace_period=GRACE_S, heartbeat_stale_trial_callback=requeue_stale)
+
         try:
-            return optuna.storages.RDBStorage(url)
+            rdb = retrying(connect, url, warn) if retry_open else connect()
+        except StorageUnavailable:
+            raise
         except Exception as exc:  # driver missing, bad URL, server down: all stop the sweep
-            raise SpecError(f"--storage {redact(url)} cannot be opened: {exc}") from None
-    # A bare path is a journal file, which tolerates several writer processes.
-    Path(url).parent.mkdir(parents=True, exist_ok=True)
-    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(url))
+            raise SpecError(f"the storage {redact(url)} cannot be opened: "
+                            f"{_first_line(_root(exc), real)}") from None
+    cached = optuna.storages.get_storage(rdb)
+    return RetryingStorage(cached, url, warn) if retry else cached
+
+
+def requeue_stale(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Called by Optuna for a trial it failed because its heartbeat stopped: queue the same
+    configuration again, with the reason (the failed trial itself can no longer be written)."""
+    worker = trial.user_attrs.get(keys.WORKER) or {}
+    study.enqueue_trial(trial.params, user_attrs={
+        keys.RETRY_OF: trial.number,
+        keys.RETRY_REASON: f"no heartbeat from its worker {worker.get('host', '?')}:"
+                           f"{worker.get('pid', '?')} for over {GRACE_S} s",
+    })
+
+
+def _root(exc: BaseException) -> BaseException:
+    """The driver's own error behind a SQLAlchemy one, which names the actual problem."""
+    orig = getattr(exc, "orig", None)
+    return orig if isinstance(orig, BaseException) else exc
+
+
+def _first_line(exc: BaseException, secret_url: str = "") -> str:
+    """An exception's first line, with any password in it hidden."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    password = re.match(r"[^:]+://[^:/@]+:([^@]*)@", secret_url)
+    if password and password.group(1):
+        text = text.replace(password.group(1), "***")
+    return redact(text)
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether an error (or what caused it) is a lost or refused connection or a held lock,
+    which a retry can outlive, rather than a mistake a retry would repeat."""
+    import sqlalchemy.exc
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
+                             sqlalchemy.exc.DisconnectionError, ConnectionError, TimeoutError)):
+            return True
+        if isinstance(seen, sqlalchemy.exc.DBAPIError) and seen.connection_invalidated:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def retrying(call: Callable[[], Any], url: str, warn: Callable[[str], None],
+             retry_for: float = RETRY_FOR_S) -> Any:
+    """call(), retried with backoff while the error is transient; says so once per outage and
+    raises StorageUnavailable after `retry_for` seconds."""
+    start, delay, said = time.monotonic(), 0.5, False
+    while True:
+        try:
+            result = call()
+        except Exception as exc:
+            if not transient(exc):
+                raise
+            waited = time.monotonic() - start
+            if waited >= retry_for:
+                raise StorageUnavailable(
+                    f"the storage {redact(url)} stayed unreachable for {waited:.0f} s "
+                    f"({_cause_line(exc)}); finished trials are kept, and re-running the same "
+                    "command resumes the study.") from None
+            if not said:
+                warn(f"storage {redact(url)} unreachable ({_cause_line(exc)}); retrying for up "
+                     f"to {retry_for:.0f} s")
+                said = True
+            time.sleep(min(delay, retry_for - waited))
+            delay = min(delay * 2, 10.0)
+            continue
+        if said:
+            warn(f"storage {redact(url)} reachable again after {time.monotonic() - start:.1f} s")
+        return result
+
+
+def _cause_line(exc: BaseException) -> str:
+    """The first line of the connection error behind `exc` (Optuna wraps it in a message about
+    invalid data, which misleads during an outage)."""
+    import sqlalchemy.exc
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlalchemy.exc.DBAPIError):
+            return _first_line(_root(seen))
+        seen = seen.__cause__ or seen.__context__
+    return _first_line(exc)
+
+
+class RetryingStorage(optuna.storages.BaseStorage, BaseHeartbeat):
+    """An Optuna storage whose every call is retried with backoff while the server is briefly
+    unreachable, saying so once per outage; after RETRY_FOR_S it raises StorageUnavailable.
+
+    Calls that write are retried too: a write that reached the server before the connection
+    dropped can then happen twice, which Optuna's state checks refuse for trial states."""
+
+    def __init__(self, inner: optuna.storages.BaseStorage, url: str,
+                 warn: Callable[[str], None] | None = None, retry_for: float = RETRY_FOR_S
+                 ) -> None:
+        self.inner, self.url, self.retry_for = inner, url, retry_for
+        self.warn = warn or (lambda line: print(line, file=sys.stderr, flush=True))
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return retrying(lambda: getattr(self.inner, name)(*args, **kwargs), self.url, self.warn,
+                        self.retry_for)
+
+    # Heartbeats exist only where the wrapped storage has them (database storages).
+    def get_heartbeat_interval(self) -> int | None:
+        return self.inner.get_heartbeat_interval() if isinstance(self.inner, BaseHeartbeat) \
+            else None
+
+    def get_failed_trial_callback(self) -> Any:
+        return self._call("get_failed_trial_callback")
+
+    def get_heartbeat_stale_trial_callback(self) -> Any:
+        return self._call("get_heartbeat_stale_trial_callback")
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        self._call("record_heartbeat", trial_id)
+
+    def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+        return self._call("_get_stale_trial_ids", study_id)
+
+
+def _delegate(name: str) -> Callable[..., Any]:
+    def method(self: RetryingStorage, *args: Any, **kwargs: Any) -> Any:
+        return self._call(name, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+for _name in [n for n in dir(optuna.storages.BaseStorage)
+              if not n.startswith("_") and callable(getattr(optuna.storages.BaseStorage, n))]:
+    setattr(RetryingStorage, _name, _delegate(_name))
+RetryingStorage.__abstractmethods__ = frozenset()
+
+
+def check_journal(path: Path, warn: Callable[[str], None]) -> None:
+    """Refuse a journal whose last record is cut off, and say when its lock looks abandoned.
+
+    A worker killed while writing leaves a partial last line, which breaks the study at the next
+    write; one killed while holding the lock blocks every writer until Optuna breaks the lock
+    after 30 s."""
+    lock = Path(f"{path}.lock")
+    if lock.is_symlink() or lock.exists():
+        age = time.time() - lock.lstat().st_mtime
+        if age > 5:
+            warn(f"warning: the journal lock {lock} has been held for {age:.0f} s; if no sweeper "
+                 "is writing to this journal, a killed worker left it: 'python -m sweeper repair "
+                 "STUDY.py' removes it (otherwise writers wait until it is 30 s old).")
+    torn = torn_tail(path)
+    if torn:  # perhaps a live writer mid-line: it finishes in milliseconds
+        time.sleep(1.0)
+        torn = torn_tail(path)
+    if torn:
+        raise SpecError(
+            f"the journal {path} ends in a partial record ({torn} bytes), left by a worker "
+            "killed while writing; run 'python -m sweeper repair STUDY.py' to cut it off (it is "
+            "saved beside the journal), then run the sweep again.")
+
+
+def torn_tail(path: Path) -> int:
+    """Bytes after the journal's last complete line (0 when it ends cleanly)."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return 0
+    if size == 0:
+        return 0
+    with open(path, "rb") as f:
+        back = min(size, 1 << 20)
+        f.seek(size - back)
+        tail = f.read()
+    if tail.endswith(b"\n"):
+        return 0
+    cut = tail.rfind(b"\n")
+    return len(tail) - cut - 1 if cut >= 0 else len(tail)
+
+
+def repair_journal(path: Path) -> list[str]:
+    """Cut a journal's torn tail (kept in PATH.torn) and remove a lock left by a killed worker;
+    returns what was done. Only for when no worker is writing to this journal."""
+    done = []
+    torn = torn_tail(path)
+    if torn:
+        size = path.stat().st_size
+        with open(path, "rb+") as f:
+            f.seek(size - torn)
+            Path(f"{path}.torn").write_bytes(f.read())
+            f.truncate(size - torn)
+        done.append(f"cut a partial last record of {torn} bytes from {path} (saved in "
+                    f"{path}.torn)")
+    lock = Path(f"{path}.lock")
+    if lock.is_symlink() or lock.exists():
+        lock.unlink()
+        done.append(f"removed the journal lock {lock}")
+    return done
 
 
 def open_study(
@@ -64,9 +312,10 @@ def open_study(
     pruner: optuna.pruners.BasePruner,
     spec: dict[str, Any],
     baseline: dict[str, float],
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[optuna.Study, bool]:
     """Create the study or load it to resume; returns (study, resumed)."""
-    storage = make_storage(url)
+    storage = make_storage(url, warn=warn)
     resumed = name in {s.study_name for s in optuna.get_all_study_summaries(storage)}
     study = optuna.create_study(
         study_name=name, storage=storage, pruner=pruner,
@@ -110,12 +359,14 @@ def write_attrs(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
         trial.set_user_attr(key, json_safe(value))
 
 
-def load_existing_study(name: str, url: str) -> optuna.Study:
+def load_existing_study(name: str, url: str, retry: bool = True) -> optuna.Study:
     """The stored study, or a SpecError saying there is none (nothing is created)."""
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+    missing = (Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///")
+               else Path(url) if is_journal(url) else None)
+    if missing is not None and not missing.exists():
         raise SpecError(f"there is no study {name!r} yet: {redact(url)} does not exist; run the "
                         "sweep first.")
-    storage = make_storage(url)
+    storage = make_storage(url, retry=retry)
     try:
         return optuna.load_study(study_name=name, storage=storage)
     except KeyError:

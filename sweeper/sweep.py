@@ -3,12 +3,15 @@
     trial -> config (space.suggest) -> seeded repeats (train) -> per-repeat diagnosis
           -> trial diagnosis -> score (objective) -> attrs (storage) -> value / prune / fail
 
-A trial that fails (NaN loss, out of memory, any exception) is recorded with its reason and the
-sweep goes on; a misconfigured sweep never gets here (see spec and validate).
+A trial that fails (out of memory, any exception) is recorded with its reason and the sweep goes
+on, until `Study.max_failures` trials in a row have failed; a run whose loss turns NaN or inf ends
+at that epoch and its trial is pruned, saying so. A misconfigured sweep never gets here (see spec
+and validate). Several workers and what happens when one stops are in `workers`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -27,12 +30,23 @@ from .pruning import make_pruner, report_steps
 from .review import artifact_store, publish_study_figures, publish_study_note, publish_trial
 from .space import suggest
 from .spec import Study
-from .storage import count_finished, json_safe, open_study, round_curve, write_attrs
+from .storage import (
+    count_finished,
+    json_safe,
+    make_storage,
+    open_study,
+    round_curve,
+    write_attrs,
+)
 from .train import TrainResult, train_repeats
-
-
-class TrialFailed(Exception):
-    """A trial that cannot produce a score (diverged repeats); its reason is already stored."""
+from .workers import (
+    TooManyFailures,
+    heartbeat,
+    interrupt_reason,
+    reclaim_stale,
+    run_workers,
+    stamp,
+)
 
 
 def derive_seeds(study_seed: int, trial_number: int, n_repeats: int) -> list[int]:
@@ -59,14 +73,21 @@ class TrialObjective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         try:
-            return self._run(trial)
-        except (optuna.TrialPruned, TrialFailed):
+            trial.set_user_attr(keys.WORKER, stamp())
+            with heartbeat(trial):
+                return self._run(trial)
+        except optuna.TrialPruned:
             raise
         except torch.cuda.OutOfMemoryError as exc:
-            trial.set_user_attr(keys.FAIL_REASON, f"oom: {str(exc).splitlines()[0]}")
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            _store_reason(trial, f"oom: {(str(exc).splitlines() or ['out of memory'])[0]}")
+            raise
+        except KeyboardInterrupt as exc:
+            _store_reason(trial, interrupt_reason(exc))
             raise
         except Exception as exc:
-            trial.set_user_attr(keys.FAIL_REASON, f"{type(exc).__name__}: {exc}")
+            _store_reason(trial, f"{type(exc).__name__}: {exc}")
             raise
 
     def _run(self, trial: optuna.Trial) -> float:
@@ -110,11 +131,16 @@ class TrialObjective:
         diagnosis_s = time.perf_counter() - t0
 
         attrs = trial_attrs(config, seeds, self.device, result, verdict, parts)
+        nonfinite = [(r, s.epoch + 1) for r, s in enumerate(result.stops)
+                     if s is not None and s.reason.startswith("loss became non-finite")]
+        if nonfinite:  # the run ended where its loss stopped being a number
+            where = ", ".join(f"repeat {r + 1} at epoch {e}" for r, e in nonfinite)
+            prune_reason.insert(0, f"diverged: {len(nonfinite)}/{len(seeds)} repeats' loss "
+                                   f"became NaN or inf ({where}); {verdict.reason}")
+        elif verdict.label is Label.DIVERGED or not np.isfinite(parts.score):
+            prune_reason.insert(0, f"diverged: {verdict.reason}")
         if prune_reason:
             attrs[keys.PRUNE_REASON] = prune_reason[0]
-        diverged = verdict.label is Label.DIVERGED or not np.isfinite(parts.score)
-        if diverged:
-            attrs[keys.FAIL_REASON] = f"diverged: {verdict.reason}"
         t0 = time.perf_counter()
         write_attrs(trial, attrs)
         storage_s += time.perf_counter() - t0
@@ -131,8 +157,6 @@ class TrialObjective:
         })
         if prune_reason:
             raise optuna.TrialPruned(prune_reason[0])
-        if diverged:
-            raise TrialFailed(attrs[keys.FAIL_REASON])
         return parts.score
 
     @staticmethod
@@ -198,38 +222,88 @@ def trial_attrs(config: dict[str, Any], seeds: list[int], device: torch.device,
 
 def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: str,
               out: Callable[[str], None] = print, progress: bool | None = None,
-              artifacts: str | None = None) -> optuna.Study:
-    """Create or resume the study and run trials until it has spec.n_trials finished ones.
+              artifacts: str | None = None, jobs: int = 1, threads: int = 1,
+              devices: list[str] | None = None) -> optuna.Study:
+    """Create or resume the study and run trials until it has spec.n_trials finished ones:
+    in this process, or in `jobs` worker processes (one per entry of `devices`).
 
     With `artifacts` (a folder), every finished trial gets a learning-curve PNG and a note,
-    and the study gets its figures at the end (see review)."""
+    and the study gets its figures at the end (see review). Raises KeyboardInterrupt (or
+    workers.Terminated) after a signal, TooManyFailures after max_failures failures in a row
+    and storage.StorageUnavailable after a long outage; finished trials are kept in every case."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # sweeper prints its own trial lines
-    report_every = report_steps(spec.space.max_epochs(), spec.max_reports)
-    pruner = make_pruner(spec.pruner, report_every, spec.space.max_epochs())
+    pruner = make_pruner(spec.pruner, report_steps(spec.space.max_epochs(), spec.max_reports),
+                         spec.space.max_epochs())
     baseline = {loss: windows.baseline(loss) for loss in ("mse", "mae")}
-    study, resumed = open_study(spec.name, storage_url, pruner, spec.to_dict(), baseline)
-    # Seeded by the trials already there, so a resumed sweep does not replay its first picks.
-    study.sampler = optuna.samplers.TPESampler(seed=spec.seed + len(study.trials))
+    study, resumed = open_study(spec.name, storage_url, pruner, spec.to_dict(), baseline, out)
     store = artifact_store(artifacts) if artifacts else None
     if store is not None and not resumed:
         publish_study_note(study, spec.to_dict(), baseline)
+    reclaim_stale(study, out)
     done = count_finished(study)
     remaining = spec.n_trials - done
     if resumed:
         out(f"resuming study {spec.name!r}: {done} finished trials, {max(0, remaining)} to go")
     if remaining <= 0:
         return study
-
-    show_epochs = sys.stderr.isatty() if progress is None else progress
-    on_epoch = _epoch_progress if show_epochs else None
-    objective = TrialObjective(spec, windows, device, on_epoch=on_epoch, store=store)
-    printer = TrialPrinter(out, spec.n_trials, done, show_epochs)
     try:
-        study.optimize(objective, n_trials=remaining, catch=(Exception,), callbacks=[printer])
+        if jobs <= 1:
+            work(spec, windows, device, storage_url, out, progress, artifacts, study=study)
+        else:
+            run_workers({"spec": spec, "windows": windows, "url": storage_url,
+                         "artifacts": artifacts, "threads": threads,
+                         "devices": devices or [str(device)] * jobs}, out)
     finally:  # also after Ctrl-C: the figures show what finished
         if store is not None:
-            publish_study_figures(study, store)
+            with contextlib.suppress(Exception):
+                publish_study_figures(study, store)
     return study
+
+
+def work(spec: Study, windows: Windows, device: torch.device, storage_url: str,
+         out: Callable[[str], None], progress: bool | None = None,
+         artifacts: str | None = None, worker: int = 0,
+         study: optuna.Study | None = None) -> None:
+    """One worker: run trials on the stored study until it has spec.n_trials finished ones."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    report_every = report_steps(spec.space.max_epochs(), spec.max_reports)
+    if study is None:
+        study = optuna.load_study(
+            study_name=spec.name, storage=make_storage(storage_url, warn=out, retry_open=True),
+            pruner=make_pruner(spec.pruner, report_every, spec.space.max_epochs()))
+    # Seeded by the trials already there and the worker, so that a resumed sweep does not replay
+    # its first picks and parallel workers do not make the same ones.
+    seed = int(np.random.SeedSequence([spec.seed, len(study.trials), worker]).generate_state(1)[0])
+    study.sampler = optuna.samplers.TPESampler(seed=seed)
+    show_epochs = sys.stderr.isatty() if progress is None else progress
+    objective = TrialObjective(spec, windows, device,
+                               on_epoch=_epoch_progress if show_epochs else None,
+                               store=artifact_store(artifacts) if artifacts else None)
+    after = AfterTrial(out, spec.n_trials, spec.max_failures, show_epochs)
+    while True:
+        finished, running = _counts(study)
+        if finished >= spec.n_trials:
+            return
+        if finished + running >= spec.n_trials:  # other workers are running the last trials;
+            time.sleep(1.0)  # start more only if one of those fails or its worker is gone
+            reclaim_stale(study, out)
+            continue
+        study.optimize(objective, catch=(Exception,), callbacks=[after])
+        if after.failures >= spec.max_failures:
+            raise TooManyFailures(after.failure_message())
+
+
+def _counts(study: optuna.Study) -> tuple[int, int]:
+    """(finished, running) trials: complete or pruned, and running now."""
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    finished = sum(s in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+                   for s in states)
+    return finished, states.count(optuna.trial.TrialState.RUNNING)
+
+
+def _store_reason(trial: optuna.Trial, reason: str) -> None:
+    with contextlib.suppress(Exception):  # the failure itself is stored by Optuna regardless
+        trial.set_user_attr(keys.FAIL_REASON, reason)
 
 
 def _epoch_progress(number: int, epoch: int, n_epochs: int) -> None:
@@ -238,18 +312,39 @@ def _epoch_progress(number: int, epoch: int, n_epochs: int) -> None:
         sys.stderr.flush()
 
 
-class TrialPrinter:
-    """One line per finished trial: params, label, score parts, time."""
+class AfterTrial:
+    """After each trial: print one line (params, label, score parts, time), stop the worker
+    once the study has its finished trials or max_failures trials in a row failed, and reclaim
+    trials that a stopped worker left running."""
 
-    def __init__(self, out: Callable[[str], None], n_trials: int, done: int,
+    def __init__(self, out: Callable[[str], None], n_trials: int, max_failures: int,
                  clear_line: bool) -> None:
-        self.out, self.n_trials, self.done, self.clear_line = out, n_trials, done, clear_line
-        self.start = time.perf_counter()
+        self.out, self.n_trials, self.clear_line = out, n_trials, clear_line
+        self.max_failures = max_failures
+        self.failures = 0  # in a row
+        self.reasons: list[str] = []
+
+    def failure_message(self) -> str:
+        return (f"{self.failures} trials in a row failed, so every trial probably will (last "
+                f"reason: {self.reasons[-1]}); the sweep stopped, finished trials are kept, and "
+                "re-running the same command resumes it (raise Study.max_failures or "
+                "--max-failures to allow more).")
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if self.clear_line:
             sys.stderr.write("\r" + " " * 40 + "\r")
-        self.done += trial.state != optuna.trial.TrialState.FAIL
+        if trial.state == optuna.trial.TrialState.FAIL:
+            self.failures += 1
+            self.reasons.append(trial.user_attrs.get(keys.FAIL_REASON, "unknown error"))
+        else:
+            self.failures = 0
+        reclaim_stale(study, self.out)
+        finished, running = _counts(study)
+        self._print(trial, finished)
+        if self.failures >= self.max_failures or finished + running >= self.n_trials:
+            study.stop()
+
+    def _print(self, trial: optuna.trial.FrozenTrial, done: int) -> None:
         attrs = trial.user_attrs
         params = " ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
         if trial.state == optuna.trial.TrialState.COMPLETE:
@@ -260,7 +355,7 @@ class TrialPrinter:
         else:
             what = f"failed   {attrs.get(keys.FAIL_REASON, 'unknown error')}"
         seconds = trial.duration.total_seconds() if trial.duration else 0.0
-        self.out(f"[{self.done}/{self.n_trials}] #{trial.number:<3d} {what}  ({params}; "
+        self.out(f"[{done}/{self.n_trials}] #{trial.number:<3d} {what}  ({params}; "
                  f"{seconds:.1f}s)")
 
 

@@ -6,6 +6,7 @@ from sweeper import Data, FloatRange, IntRange, Space, SpecError, Study
 from sweeper.__main__ import main
 from sweeper.spec import load_study_file
 
+TINY = str(Path(__file__).parent / "fixtures" / "tiny_toy.py")
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
 
@@ -100,6 +101,23 @@ def test_override_revalidates():
         ([str(FIXTURES / "tiny_toy.py"), "--device", "tpu"], "--device must be auto, cpu"),
         ([str(FIXTURES / "nan_data.py")], "data: nan_series.csv\\[value\\] has 1 missing"),
         ([str(FIXTURES / "short_data.py")], "data: the series 'array' has 5 points, too short"),
+        ([str(FIXTURES / "syntax_error.py")], "line \\d+: there is a syntax error"),
+        ([str(FIXTURES / "no_study.py")], "defines no Study"),
+        ([str(FIXTURES / "two_studies.py")], "defines 2 Study objects"),
+        ([str(FIXTURES / "wrong_type.py")], "must be"),
+        ([str(FIXTURES / "raises.py")], "the study file raised"),
+        ([str(FIXTURES / "empty_range.py")], "Space.epochs is an empty range"),
+        ([str(FIXTURES / "unknown_study_field.py")], "did you mean"),
+        ([TINY, "--jobs", "0"], "--jobs must be >= 1"),
+        ([TINY, "--threads", "0"], "--threads must be >= 1"),
+        ([TINY, "--max-failures", "0"], "Study.max_failures must be an int >= 1"),
+        ([TINY, "--engine", "fast"], "Study.engine must be one of"),
+        ([TINY, "--storage", ":memory:", "--jobs", "2"], "--jobs needs a storage the workers"),
+        ([TINY, "--storage", "postgresql://u:${SWEEPER_UNSET_VARIABLE}@127.0.0.1:1/db"],
+         "SWEEPER_UNSET_VARIABLE is not set"),
+        ([TINY, "--storage", "postgresql://u:hunter2@127.0.0.1:1/db"],
+         "the storage postgresql://u:\\*\\*\\*@127.0.0.1:1/db cannot be opened"),
+        ([TINY, "--storage", "nosuchdb://localhost/x"], "cannot be opened"),
     ],
 )
 def test_cli_bad_input_exits_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
@@ -108,7 +126,27 @@ def test_cli_bad_input_exits_2_with_one_line(argv, message, capsys, tmp_path, mo
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert __import__("re").search(message, err), err
+    assert "hunter2" not in err
     assert not (tmp_path / "runs").exists()  # refused before any study was created
+
+
+@pytest.mark.parametrize("argv", [[TINY, "--n-trials", "many"], [TINY, "--bogus"], []])
+def test_cli_bad_flags_exit_2_before_loading_anything(argv, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert "error:" in capsys.readouterr().err and not (tmp_path / "runs").exists()
+
+
+def test_no_torch_load_without_weights_only():
+    """A checkpoint is data, never code: every torch.load in the package passes
+    weights_only=True."""
+    import re
+
+    for path in (ROOT / "sweeper").rglob("*.py"):
+        for call in re.findall(r"torch\.load\(([^)]*)\)", path.read_text()):
+            assert "weights_only=True" in call, f"{path}: torch.load({call})"
 
 
 def test_cli_debug_shows_traceback(capsys, tmp_path, monkeypatch):

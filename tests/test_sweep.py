@@ -106,15 +106,63 @@ def test_journal_file_storage(in_tmp):
     assert len(optuna.load_study(study_name="tiny_toy", storage=storage).trials) == 2
 
 
-def test_diverging_trials_fail_with_reason_and_the_sweep_goes_on(in_tmp, capsys):
+def test_diverging_runs_are_pruned_with_reason_and_the_sweep_goes_on(in_tmp, capsys):
     assert main([str(FIXTURES / "diverging.py")]) == 0
     out = capsys.readouterr().out
     study = load("diverging")
-    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 2
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.PRUNED] * 2
     for t in study.trials:
-        assert t.user_attrs[keys.FAIL_REASON].startswith("diverged: 2/2 repeats diverged")
+        reason = t.user_attrs[keys.PRUNE_REASON]
+        assert reason.startswith("diverged: 2/2 repeats' loss became NaN or inf (repeat 1 at "
+                                 "epoch"), reason
         assert t.user_attrs[keys.LABEL] == "diverged"
+        # Each run ended at the epoch its loss stopped being a number.
+        stop = t.user_attrs[keys.EARLY_STOP][0]["epoch"]
+        assert len(load_curves(t)[1][0]) == stop < 20
     assert "No trial completed" in out
+    assert main(["report", str(FIXTURES / "diverging.py")]) == 0
+    assert "#0 pruned: diverged: 2/2 repeats' loss became NaN" in capsys.readouterr().out
+
+
+def _failing_training(monkeypatch, fail_on, exc):
+    """Make training raise `exc` for the trial numbers in `fail_on` (all when None)."""
+    import sweeper.sweep as sweep_module
+
+    real = sweep_module.train_repeats
+    calls = []
+
+    def train(config, windows, seeds, *args, **kwargs):
+        calls.append(seeds)
+        if fail_on is None or len(calls) - 1 in fail_on:
+            raise exc
+        return real(config, windows, seeds, *args, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "train_repeats", train)
+
+
+@pytest.mark.parametrize("exc, reason", [
+    (torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+     "oom: CUDA out of memory. Tried to allocate 2.00 GiB"),
+    (RuntimeError("boom"), "RuntimeError: boom"),
+])
+def test_a_failing_trial_is_recorded_and_made_up_for(in_tmp, monkeypatch, capsys, exc, reason):
+    _failing_training(monkeypatch, {1}, exc)
+    assert main([TINY, "--n-trials", "3"]) == 0
+    study = load("tiny_toy")
+    states = [t.state for t in study.trials]
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 3  # the failure is made up for
+    failed = study.trials[1]
+    assert failed.state == optuna.trial.TrialState.FAIL
+    assert failed.user_attrs[keys.FAIL_REASON] == reason
+    assert f"failed   {reason}" in capsys.readouterr().out
+
+
+def test_consecutive_failures_stop_the_sweep(in_tmp, monkeypatch, capsys):
+    _failing_training(monkeypatch, None, RuntimeError("no GPU driver"))
+    assert main([TINY, "--n-trials", "10", "--max-failures", "3"]) == 1
+    err = capsys.readouterr().err
+    assert "3 trials in a row failed" in err and "RuntimeError: no GPU driver" in err
+    assert len(load("tiny_toy").trials) == 3
 
 
 def test_gap_penalty_zero_scores_validation_loss_only(in_tmp, tmp_path):

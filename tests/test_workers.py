@@ -1,0 +1,268 @@
+"""Scale-out and crash safety with real worker processes, real signals and real storages."""
+
+import os
+import signal
+import subprocess
+import sys
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import optuna
+import pytest
+from conftest import wait_for
+
+from sweeper import keys
+from sweeper.storage import make_storage
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FAST, SLOW = str(FIXTURES / "fast_toy.py"), str(FIXTURES / "slow_toy.py")
+RUNNING = optuna.trial.TrialState.RUNNING
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+
+
+def sweeper(*args, cwd, env=None, wait=True, timeout=240):
+    """`python -m sweeper ARGS` in a real process: its CompletedProcess, or the Popen."""
+    argv = [sys.executable, "-m", "sweeper", *map(str, args)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    if wait:
+        return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
+                              timeout=timeout)
+    return subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def trials(name, url):
+    """The study's trials; none while the sweep has not created it yet."""
+    if not url.startswith("postgresql") and not Path(url.replace("sqlite:///", "")).exists():
+        return []
+    try:
+        storage = make_storage(url, retry=False)
+        return optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+    except KeyError:
+        return []
+
+
+def assert_whole(ts, at_least):
+    """Every trial finished, none left RUNNING, no trial number twice."""
+    states = Counter(t.state for t in ts)
+    assert states[RUNNING] == 0, states
+    assert sum(states[s] for s in FINISHED) >= at_least, states
+    numbers = [t.number for t in ts]
+    assert len(numbers) == len(set(numbers)) and sorted(numbers) == list(range(len(numbers)))
+
+
+def test_four_workers_fifty_trials_each_on_a_journal_file(tmp_path):
+    url = str(tmp_path / "journal.log")
+    done = sweeper(FAST, "--jobs", 4, "--n-trials", 200, "--storage", url, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    ts = trials("fast_toy", url)
+    assert_whole(ts, 200)
+    assert len(ts) == 200  # a worker starts no trial that the others are already finishing
+    assert len({t.user_attrs[keys.WORKER]["pid"] for t in ts}) == 4
+    assert "4 workers on cpu" in done.stdout
+
+
+def test_four_workers_fifty_trials_each_on_postgresql(tmp_path, postgres):
+    url = postgres.url()
+    done = sweeper(FAST, "--jobs", 4, "--n-trials", 200, "--storage", url, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    ts = trials("fast_toy", url)
+    assert_whole(ts, 200)
+    assert len({t.user_attrs[keys.WORKER]["pid"] for t in ts}) == 4
+    # The password is in no output, no report and no stored attribute.
+    report = sweeper("report", FAST, "--storage", url, cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    written = (tmp_path / "runs" / "fast_toy" / "report" / "trials.csv").read_text()
+    stored = str(optuna.load_study(study_name="fast_toy", storage=url).user_attrs)
+    for text in (done.stdout, done.stderr, report.stdout, report.stderr, written, stored):
+        assert postgres.password not in text
+    assert "postgresql://sweeper:***@127.0.0.1" in done.stdout
+
+
+def test_the_password_can_come_from_the_environment(tmp_path, postgres):
+    url = postgres.url("${SWEEPER_TEST_DB_PASSWORD}")
+    env = {"SWEEPER_TEST_DB_PASSWORD": postgres.password}
+    done = sweeper(FAST, "--n-trials", 2, "--storage", url, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert postgres.password not in done.stdout + done.stderr
+    unset = sweeper(FAST, "--n-trials", 2, "--storage", url, cwd=tmp_path)
+    assert unset.returncode == 2
+    assert "SWEEPER_TEST_DB_PASSWORD is not set" in unset.stderr
+
+
+def test_a_wrong_password_is_one_sentence_that_does_not_repeat_it(tmp_path, postgres):
+    done = sweeper(FAST, "--storage", postgres.url("not-the-password"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "not-the-password" not in done.stdout + done.stderr
+    assert done.stderr.count("\n") == 1 and "cannot be opened" in done.stderr
+
+
+def test_a_postgresql_outage_is_retried_and_the_sweep_completes(tmp_path, postgres):
+    url = postgres.url()
+    proc = sweeper(SLOW, "--jobs", 2, "--n-trials", 6, "--storage", url, cwd=tmp_path,
+                   wait=False)
+    try:
+        wait_for(lambda: any(t.state == RUNNING for t in trials("slow_toy", url)), 120,
+                 "a running trial")
+        postgres.stop()  # a 5 s outage in the middle of trials
+        import time
+
+        time.sleep(5)
+        postgres.start()
+        out, _ = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out[-3000:]
+    assert "unreachable" in out and "reachable again" in out
+    assert "Traceback" not in out
+    assert_whole(trials("slow_toy", url), 6)
+
+
+@pytest.mark.parametrize("jobs, sig, code", [(1, signal.SIGINT, 130), (1, signal.SIGTERM, 143),
+                                             (2, signal.SIGTERM, 143)])
+def test_a_signal_fails_the_running_trial_and_keeps_the_finished_ones(tmp_path, jobs, sig, code):
+    url = str(tmp_path / "journal.log")
+    proc = sweeper(SLOW, "--jobs", jobs, "--n-trials", 20, "--storage", url, cwd=tmp_path,
+                   wait=False)
+    try:
+        wait_for(lambda: sum(t.state in FINISHED for t in trials("slow_toy", url)) >= 1
+                 and any(t.state == RUNNING for t in trials("slow_toy", url)), 120,
+                 "a finished and a running trial")
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code, out[-3000:]
+    ts = trials("slow_toy", url)
+    assert not [t for t in ts if t.state == RUNNING]
+    failed = [t for t in ts if t.state == optuna.trial.TrialState.FAIL]
+    assert failed
+    word = "terminated (SIGTERM)" if sig == signal.SIGTERM else "interrupted"
+    assert all(t.user_attrs[keys.FAIL_REASON].startswith(word) for t in failed)
+    assert sum(t.state in FINISHED for t in ts) >= 1
+    assert "finished trials are kept" in out and "Traceback" not in out
+
+
+@pytest.mark.parametrize("storage", ["sqlite", "journal"])
+def test_after_kill_9_the_rerun_reclaims_the_trial_and_reaches_the_count(tmp_path, storage):
+    url = (f"sqlite:///{tmp_path / 'study.db'}" if storage == "sqlite"
+           else str(tmp_path / "journal.log"))
+    args = (SLOW, "--n-trials", 3, "--storage", url)
+    proc = sweeper(*args, cwd=tmp_path, wait=False)
+    try:
+        killed = wait_for(lambda: next((t for t in trials("slow_toy", url)
+                                        if t.state == RUNNING and keys.WORKER in t.user_attrs
+                                        and t.params), None), 120, "a running trial")
+        proc.kill()  # SIGKILL: nothing runs in the worker after this
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert trials("slow_toy", url)[killed.number].state == RUNNING  # the orphan
+    again = sweeper(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"trial #{killed.number} was left running" in again.stdout
+    ts = trials("slow_toy", url)
+    assert_whole(ts, 3)
+    orphan = ts[killed.number]
+    assert orphan.state == optuna.trial.TrialState.FAIL
+    assert orphan.user_attrs[keys.FAIL_REASON].startswith("stale: its worker")
+    retry = [t for t in ts if t.user_attrs.get(keys.RETRY_OF) == killed.number]
+    assert len(retry) == 1 and retry[0].params == killed.params
+    assert retry[0].state in FINISHED
+
+
+def test_a_torn_journal_tail_is_refused_then_repaired(tmp_path):
+    url = tmp_path / "journal.log"
+    assert sweeper(FAST, "--n-trials", 2, "--storage", url, cwd=tmp_path).returncode == 0
+    with open(url, "ab") as f:
+        f.write(b'{"op_code":5,"worker_id":"x","trial_id":')  # a write cut off by kill -9
+    refused = sweeper(FAST, "--n-trials", 3, "--storage", url, cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "ends in a partial record" in refused.stderr and "sweeper repair" in refused.stderr
+    os.symlink(url, f"{url}.lock")  # and a lock its killed holder never released
+    repaired = sweeper("repair", FAST, "--storage", url, cwd=tmp_path)
+    assert repaired.returncode == 0, repaired.stderr
+    assert "cut a partial last record" in repaired.stdout and "removed the journal lock" \
+        in repaired.stdout
+    assert not os.path.lexists(f"{url}.lock") and Path(f"{url}.torn").exists()
+    again = sweeper(FAST, "--n-trials", 3, "--storage", url, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert_whole(trials("fast_toy", str(url)), 3)
+
+
+def test_an_old_journal_lock_is_reported(tmp_path):
+    url = tmp_path / "journal.log"
+    url.write_text("")
+    os.symlink(url, f"{url}.lock")
+    os.utime(f"{url}.lock", (1, 1), follow_symlinks=False)
+    said = []
+    make_storage(str(url), warn=said.append)
+    assert len(said) == 1 and "journal lock" in said[0] and "sweeper repair" in said[0]
+
+
+def _orphan_from_another_host(study):
+    with warnings.catch_warnings():  # a trial asked for outside optimize, as a dead worker did
+        warnings.simplefilter("ignore", UserWarning)
+        trial = study.ask({"hidden": optuna.distributions.IntDistribution(2, 8)})
+    trial.set_user_attr(keys.WORKER, {"host": "elsewhere", "pid": 1})
+    return trial
+
+
+def test_a_silent_worker_on_another_host_is_reclaimed_by_heartbeat_on_a_database(
+        tmp_path, monkeypatch):
+    import time
+
+    import sweeper.storage
+    from sweeper.workers import reclaim_stale
+
+    monkeypatch.setattr(sweeper.storage, "GRACE_S", 1)
+    study = optuna.create_study(study_name="s", storage=make_storage(
+        f"sqlite:///{tmp_path / 'study.db'}"))
+    trial = _orphan_from_another_host(study)
+    study._storage.record_heartbeat(trial._trial_id)
+    assert reclaim_stale(study, print) == 0 and study.trials[0].state == RUNNING
+    time.sleep(2.5)
+    reclaim_stale(study, print)
+    failed, retry = study.trials
+    assert failed.state == optuna.trial.TrialState.FAIL
+    assert retry.state == optuna.trial.TrialState.WAITING
+    assert retry.system_attrs["fixed_params"] == failed.params
+    assert retry.user_attrs[keys.RETRY_REASON] == (
+        "no heartbeat from its worker elsewhere:1 for over 1 s")
+
+
+def test_a_silent_worker_on_another_host_is_reclaimed_on_a_journal(tmp_path, monkeypatch):
+    import time
+
+    from sweeper.workers import reclaim_stale
+
+    study = optuna.create_study(study_name="s", storage=make_storage(str(tmp_path / "j.log")))
+    trial = _orphan_from_another_host(study)
+    trial.set_user_attr(keys.HEARTBEAT, time.time())
+    assert reclaim_stale(study, print) == 0
+    trial.set_user_attr(keys.HEARTBEAT, time.time() - 3600)
+    said = []
+    assert reclaim_stale(study, said.append) == 1
+    failed, retry = study.trials
+    assert failed.user_attrs[keys.FAIL_REASON].startswith(
+        "stale: no heartbeat from its worker elsewhere:1 for 3600 s")
+    assert retry.user_attrs[keys.RETRY_OF] == 0
+    assert retry.system_attrs["fixed_params"] == failed.params
+    assert "queued again" in said[0]
+
+
+def test_one_worker_per_visible_gpu(monkeypatch):
+    import torch
+
+    from sweeper.workers import default_jobs, devices_for
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
+    assert default_jobs(torch.device("cuda")) == 3
+    assert devices_for(torch.device("cuda"), 4) == ["cuda:0", "cuda:1", "cuda:2", "cuda:0"]
+    assert devices_for(torch.device("cuda:1"), 2) == ["cuda:1", "cuda:1"]  # asked for one GPU
+    assert default_jobs(torch.device("cpu")) == 1
+    assert devices_for(torch.device("cpu"), 2) == ["cpu", "cpu"]
