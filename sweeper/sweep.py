@@ -354,6 +354,8 @@ class AfterTrial:
             what = f"pruned   {attrs.get(keys.PRUNE_REASON, '')}"
         else:
             what = f"failed   {attrs.get(keys.FAIL_REASON, 'unknown error')}"
+        if attrs.get(keys.RETRY_OF) is not None:
+            what += f" (runs trial #{attrs[keys.RETRY_OF]}'s configuration again)"
         seconds = trial.duration.total_seconds() if trial.duration else 0.0
         self.out(f"[{done}/{self.n_trials}] #{trial.number:<3d} {what}  ({params}; "
                  f"{seconds:.1f}s)")
