@@ -111,3 +111,17 @@ def test_dashboard_on_a_busy_port_is_one_sentence(swept, capsys):
         taken.listen()
         assert main(["dashboard", TINY, "--port", str(taken.getsockname()[1])]) == 2
     assert "choose another with --port" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("host, warned", [("127.0.0.1", False), ("0.0.0.0", True)])
+def test_dashboard_listens_locally_unless_told_and_warns_when_exposed(swept, monkeypatch,
+                                                                       capsys, host, warned):
+    import optuna_dashboard
+
+    calls = []
+    monkeypatch.setattr(optuna_dashboard, "run_server", lambda *a, **k: calls.append(k))
+    argv = ["dashboard", TINY] + ([] if host == "127.0.0.1" else ["--host", host])
+    assert main(argv) == 0
+    assert calls[0]["host"] == host
+    err = capsys.readouterr().err
+    assert ("has no authentication" in err) == warned

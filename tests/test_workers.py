@@ -266,3 +266,28 @@ def test_one_worker_per_visible_gpu(monkeypatch):
     assert devices_for(torch.device("cuda:1"), 2) == ["cuda:1", "cuda:1"]  # asked for one GPU
     assert default_jobs(torch.device("cpu")) == 1
     assert devices_for(torch.device("cpu"), 2) == ["cpu", "cpu"]
+
+
+def test_sqlite_workers_outlast_an_outside_write_lock(tmp_path):
+    """Another program holding SQLite's write lock for 8 s delays the workers, not kills them."""
+    import sqlite3
+    import time
+
+    db = tmp_path / "study.db"
+    url = f"sqlite:///{db}"
+    proc = sweeper(FAST, "--jobs", 2, "--n-trials", 60, "--storage", url, cwd=tmp_path,
+                   wait=False)
+    try:
+        wait_for(lambda: len(trials("fast_toy", url)) >= 5, 120, "the first trials")
+        outside = sqlite3.connect(db, timeout=30, isolation_level=None)
+        outside.execute("BEGIN EXCLUSIVE")
+        time.sleep(8)
+        outside.execute("COMMIT")
+        outside.close()
+        out, _ = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out[-3000:]
+    assert "Traceback" not in out
+    assert_whole(trials("fast_toy", url), 60)
