@@ -1,0 +1,174 @@
+"""Does fit-driven sweeping pick LSTMs that generalize? Plain Optuna vs sweeper at equal compute.
+
+On real series (sunspots, monthly CO2 as month-to-month changes, El Nino), split 60/20/20 in time
+order, each contender runs an Optuna study over the same space until it has used the same
+budget of member-epochs (one epoch of one seeded run). The test split is never seen by a sweep.
+
+    (a) plain    TPE, one run per trial, validation-loss objective, MedianPruner
+    (b) sweeper  sweeper's defaults: 3 repeats, score = val + max(0, gap), degradation stopping,
+                 MedianPruner
+    (c) repeats-no-penalty  3 repeats, score = val loss (degradation stopping on)
+        penalty-no-repeats  1 run per trial, score = val + max(0, gap) (degradation stopping on)
+
+For each study (series x contender x study seed):
+    - test loss of the chosen configuration, retrained with 5 fresh seeds for its full epochs
+      (mean of the last 5 epochs of each run, then mean over seeds);
+    - whether it stays in the top 3 when the study's 5 best configurations are re-run with 3
+      fresh seeds each and ranked by the contender's own score;
+    - member-epochs used, wall time, fraction of trials pruned.
+
+Losses are MSE on standardized series (scaled with the training part's statistics).
+
+    python benchmarks/bench_sweep.py --quick      # CI smoke: 1 series, 1 study seed, tiny budget
+    python benchmarks/bench_sweep.py              # full: 3 series x 4 contenders x 5 study seeds
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+import torch
+from joblib import Parallel, delayed
+
+from sweeper import Data, FloatRange, IntRange, Space, Study
+from sweeper.data import load_series, make_windows
+from sweeper.objective import final_loss, score
+from sweeper.pruning import make_pruner, report_steps
+from sweeper.sweep import TrialObjective
+
+SERIES = {"sunspots": 11, "co2": 12, "elnino": 12}  # name -> window
+SPACE = Space(hidden=IntRange(4, 48), layers=IntRange(1, 2), dropout=FloatRange(0.0, 0.5),
+              weight_decay=FloatRange(1e-6, 1e-2, log=True), epochs=IntRange(20, 160, step=20),
+              lr=3e-3, batch_size=32)
+# name -> (repeats, gap_penalty, degradation stopping)
+CONTENDERS = {
+    "plain": (1, 0.0, False),
+    "sweeper": (3, 1.0, True),
+    "repeats-no-penalty": (3, 0.0, True),
+    "penalty-no-repeats": (1, 1.0, True),
+}
+RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS = 5, 5, 3
+
+
+def windows_for(name: str):
+    series, _ = load_series(Data(source=name))
+    if name == "co2":  # the level's trend puts the test years outside the training range
+        series = np.diff(series)
+    return make_windows(series, Data(source=series, window=SERIES[name], val_fraction=0.2,
+                                     test_fraction=0.2), name)
+
+
+def spec_for(contender: str, series: str, seed: int) -> Study:
+    repeats, penalty, stopping = CONTENDERS[contender]
+    return Study(name=f"{series}-{contender}-{seed}", data=Data(source=series), space=SPACE,
+                 repeats=repeats, gap_penalty=penalty, pruner="median", seed=seed,
+                 patience=20 if stopping else None, trial_figures=False, engine="sequential")
+
+
+def member_epochs(trial: optuna.trial.FrozenTrial) -> int:
+    curves = trial.user_attrs.get("curves") or {"val": []}
+    return sum(len(v) for v in curves["val"])
+
+
+def fresh_score(config: dict, windows, seeds: list[int], penalty: float) -> tuple[float, float]:
+    """(contender's score, mean final loss) of `config` retrained with `seeds`, no stopping."""
+    from sweeper.train import train_repeats
+
+    res = train_repeats(config, windows, seeds, torch.device("cpu"), patience=None)
+    train = np.array([final_loss(res.curve(r)[0]) for r in range(len(seeds))])
+    val = np.array([final_loss(res.curve(r)[1]) for r in range(len(seeds))])
+    return score(train, val, penalty).score, float(val.mean())
+
+
+def run_study(series: str, contender: str, seed: int, budget: int) -> dict:
+    torch.set_num_threads(1)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    windows = windows_for(series)
+    spec = spec_for(contender, series, seed)
+    max_epochs = spec.space.max_epochs()
+    study = optuna.create_study(
+        direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=make_pruner("median", report_steps(max_epochs, spec.max_reports), max_epochs))
+    objective = TrialObjective(spec, windows, torch.device("cpu"))
+    used, start = 0, time.perf_counter()
+    while used < budget:
+        study.optimize(objective, n_trials=1, catch=(Exception,))
+        used += member_epochs(study.trials[-1])
+    sweep_s = time.perf_counter() - start
+    ranked = sorted((t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE),
+                    key=lambda t: t.value)
+    chosen = ranked[0].user_attrs["config"]
+    # Fresh seeds: far from the sweep's (which come from the study seed and trial number).
+    base = 10_000 + 1000 * seed
+    test_windows = dataclasses.replace(windows, val_x=windows.test_x, val_y=windows.test_y)
+    test_runs = [fresh_score(chosen, test_windows, [base + s], 0.0)[1]
+                 for s in range(RETRAIN_SEEDS)]
+    reeval = [fresh_score(t.user_attrs["config"], windows,
+                          [base + 100 + s for s in range(REEVAL_SEEDS)], spec.gap_penalty)[0]
+              for t in ranked[:TOP_K]]
+    rank_of_chosen = int(np.argsort(np.argsort(reeval))[0]) + 1
+    states = [t.state for t in study.trials]
+    return {
+        "series": series, "contender": contender, "seed": seed, "budget": budget,
+        "member_epochs": used, "sweep_s": round(sweep_s, 1), "n_trials": len(study.trials),
+        "pruned": states.count(optuna.trial.TrialState.PRUNED) / len(states),
+        "chosen": {k: chosen[k] for k in ("hidden", "layers", "dropout", "weight_decay",
+                                          "epochs")},
+        "chosen_label": ranked[0].user_attrs.get("label"),
+        "test_mean": float(np.mean(test_runs)), "test_std": float(np.std(test_runs)),
+        "rank_after_reeval": rank_of_chosen, "top3": rank_of_chosen <= 3,
+    }
+
+
+def summarize(rows: list[dict]) -> str:
+    lines = ["| series | contender | median test loss over study seeds | std across study seeds "
+             "| mean retrain std | top-3 after re-eval | member-epochs | wall s | pruned |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for series in SERIES:
+        for contender in CONTENDERS:
+            rs = [r for r in rows if r["series"] == series and r["contender"] == contender]
+            if not rs:
+                continue
+            test = np.array([r["test_mean"] for r in rs])
+            lines.append(
+                f"| {series} | {contender} | {np.median(test):.4f} | {test.std():.4f} | "
+                f"{np.mean([r['test_std'] for r in rs]):.4f} | "
+                f"{sum(r['top3'] for r in rs)}/{len(rs)} | "
+                f"{np.mean([r['member_epochs'] for r in rs]):.0f} | "
+                f"{np.mean([r['sweep_s'] for r in rs]):.0f} | "
+                f"{np.mean([r['pruned'] for r in rs]):.0%} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="smoke run: sunspots, 1 seed, tiny budget")
+    p.add_argument("--budget", type=int, default=4000, help="member-epochs per study")
+    p.add_argument("--seeds", type=int, default=5, help="study seeds per series and contender")
+    p.add_argument("--series", nargs="+", default=list(SERIES), choices=list(SERIES))
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--out", help="also write every study's row as JSON here")
+    args = p.parse_args()
+    if args.quick:
+        args.budget, args.seeds, args.series = 300, 1, ["sunspots"]
+    start = time.perf_counter()
+    work = [(s, c, seed) for s in args.series for seed in range(args.seeds) for c in CONTENDERS]
+    rows = Parallel(n_jobs=args.jobs)(delayed(run_study)(s, c, seed, args.budget)
+                                      for s, c, seed in work)
+    print(f"# bench_sweep: budget {args.budget} member-epochs per study, {args.seeds} study "
+          f"seeds, {len(rows)} studies, {args.jobs} processes x 1 torch thread on "
+          f"{platform.processor() or platform.machine()}; {time.perf_counter() - start:.0f} s")
+    print(summarize(rows))
+    if args.out:
+        Path(args.out).write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

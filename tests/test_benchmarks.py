@@ -1,0 +1,40 @@
+"""Smoke runs of the proof benchmarks' quick modes: they run end to end and print their tables.
+(Their numbers are measured by hand and recorded in benchmarks/RESULTS.md, never asserted.)"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).parent.parent / "benchmarks"
+
+
+def bench(*args, cwd):
+    done = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_bench_sweep_quick(tmp_path):
+    out = bench(BENCH / "bench_sweep.py", "--quick", "--out", tmp_path / "rows.json", cwd=BENCH)
+    for contender in ("plain", "sweeper", "repeats-no-penalty", "penalty-no-repeats"):
+        assert f"| sunspots | {contender} |" in out
+    assert (tmp_path / "rows.json").exists()
+
+
+@pytest.mark.slow
+def test_bench_pruning_quick():
+    out = bench(BENCH / "bench_pruning.py", "--quick", cwd=BENCH)
+    assert "## fixed trials" in out and "## fixed time" in out and "| median+deg |" in out
+
+
+def test_compare_configs(tmp_path):
+    out = bench(BENCH / "compare_configs.py", "--repeats", "2", "--out", tmp_path / "runs.png",
+                cwd=tmp_path)
+    for name in ("100 epochs", "LSTM(1), sgd, mae, 300 epochs", "800 epochs", "1200 epochs",
+                 "multiple runs"):
+        assert name in out
+    assert (tmp_path / "runs.png").read_bytes()[:4] == b"\x89PNG"
