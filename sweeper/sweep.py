@@ -85,6 +85,8 @@ class TrialObjective:
             raise
         except KeyboardInterrupt as exc:
             _store_reason(trial, interrupt_reason(exc))
+            with contextlib.suppress(Exception):  # the resumed sweep runs it again first
+                trial.study.enqueue_trial(trial.params, user_attrs={keys.RETRY_OF: trial.number})
             raise
         except Exception as exc:
             _store_reason(trial, f"{type(exc).__name__}: {exc}")
