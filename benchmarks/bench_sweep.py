@@ -9,6 +9,8 @@ budget of member-epochs (one epoch of one seeded run). The test split is never s
                  MedianPruner
     (c) repeats-no-penalty  3 repeats, score = val loss (degradation stopping on)
         penalty-no-repeats  1 run per trial, score = val + max(0, gap) (degradation stopping on)
+    (d) sweeper-screened    sweeper with Study.screen: one run first, the other 2 repeats only
+                            when it scores at or below the median completed trial
 
 For each study (series x contender x study seed):
     - test loss of the chosen configuration, retrained with 5 fresh seeds for its full epochs
@@ -47,12 +49,13 @@ SERIES = {"sunspots": 11, "co2": 12, "elnino": 12}  # name -> window
 SPACE = Space(hidden=IntRange(4, 48), layers=IntRange(1, 2), dropout=FloatRange(0.0, 0.5),
               weight_decay=FloatRange(1e-6, 1e-2, log=True), epochs=IntRange(20, 160, step=20),
               lr=3e-3, batch_size=32)
-# name -> (repeats, gap_penalty, degradation stopping)
+# name -> (repeats, gap_penalty, degradation stopping, screen)
 CONTENDERS = {
-    "plain": (1, 0.0, False),
-    "sweeper": (3, 1.0, True),
-    "repeats-no-penalty": (3, 0.0, True),
-    "penalty-no-repeats": (1, 1.0, True),
+    "plain": (1, 0.0, False, False),
+    "sweeper": (3, 1.0, True, False),
+    "repeats-no-penalty": (3, 0.0, True, False),
+    "penalty-no-repeats": (1, 1.0, True, False),
+    "sweeper-screened": (3, 1.0, True, True),
 }
 RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS = 5, 5, 3
 
@@ -66,10 +69,11 @@ def windows_for(name: str):
 
 
 def spec_for(contender: str, series: str, seed: int) -> Study:
-    repeats, penalty, stopping = CONTENDERS[contender]
+    repeats, penalty, stopping, screen = CONTENDERS[contender]
     return Study(name=f"{series}-{contender}-{seed}", data=Data(source=series), space=SPACE,
                  repeats=repeats, gap_penalty=penalty, pruner="median", seed=seed,
-                 patience=20 if stopping else None, trial_figures=False, engine="sequential")
+                 patience=20 if stopping else None, trial_figures=False, engine="sequential",
+                 screen=screen)
 
 
 def member_epochs(trial: optuna.trial.FrozenTrial) -> int:
@@ -153,13 +157,15 @@ def main() -> None:
     p.add_argument("--budget", type=int, default=4000, help="member-epochs per study")
     p.add_argument("--seeds", type=int, default=5, help="study seeds per series and contender")
     p.add_argument("--series", nargs="+", default=list(SERIES), choices=list(SERIES))
+    p.add_argument("--contenders", nargs="+", default=list(CONTENDERS), choices=list(CONTENDERS))
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--out", help="also write every study's row as JSON here")
     args = p.parse_args()
     if args.quick:
         args.budget, args.seeds, args.series = 300, 1, ["sunspots"]
     start = time.perf_counter()
-    work = [(s, c, seed) for s in args.series for seed in range(args.seeds) for c in CONTENDERS]
+    work = [(s, c, seed) for s in args.series for seed in range(args.seeds)
+            for c in args.contenders]
     rows = Parallel(n_jobs=args.jobs)(delayed(run_study)(s, c, seed, args.budget)
                                       for s, c, seed in work)
     print(f"# bench_sweep: budget {args.budget} member-epochs per study, {args.seeds} study "

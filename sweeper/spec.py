@@ -39,6 +39,9 @@ class Study:
     repeats: int = 3
     # Finished trials to reach; a resumed study only runs what is missing.
     n_trials: int = 20
+    # Train one repeat first and the others only when that run scores at or below the median
+    # completed trial: repeats go to configurations that may win, and more trials fit a budget.
+    screen: bool = False
     # Score = val_loss + gap_penalty * max(0, gap); 0 is a plain validation-loss sweep.
     gap_penalty: float = 1.0
     # An Optuna pruner by name (see PRUNERS) or any optuna.pruners instance.
@@ -93,6 +96,8 @@ class Study:
             raise must("Study.seed", "an int >= 0", self.seed)
         if self.storage is not None and not isinstance(self.storage, str):
             raise must("Study.storage", "an Optuna storage URL or None", self.storage)
+        if not isinstance(self.screen, bool):
+            raise must("Study.screen", "True or False", self.screen)
         if not isinstance(self.trial_figures, bool):
             raise must("Study.trial_figures", "True or False", self.trial_figures)
         if self.artifacts is not None and not isinstance(self.artifacts, str):
@@ -125,7 +130,7 @@ class Study:
             "pruner": self.pruner if isinstance(self.pruner, str) else type(self.pruner).__name__,
             "seed": self.seed, "patience": self.patience, "min_rise": self.min_rise,
             "max_reports": self.max_reports, "engine": self.engine,
-            "max_failures": self.max_failures,
+            "max_failures": self.max_failures, "screen": self.screen,
         }
 
 

@@ -38,7 +38,7 @@ from .storage import (
     round_curve,
     write_attrs,
 )
-from .train import TrainResult, train_repeats
+from .train import TrainResult, combine, train_repeats
 from .workers import (
     TooManyFailures,
     heartbeat,
@@ -56,6 +56,10 @@ def derive_seeds(study_seed: int, trial_number: int, n_repeats: int) -> list[int
         int(np.random.SeedSequence([study_seed, trial_number, r]).generate_state(1)[0])
         for r in range(n_repeats)
     ]
+
+
+# Completed trials needed before `Study.screen` judges a first run against them.
+SCREEN_AFTER = 4
 
 
 class TrialObjective:
@@ -114,11 +118,25 @@ class TrialObjective:
             def on_epoch(epoch: int, n_epochs: int) -> None:
                 self.on_epoch(trial.number, epoch, n_epochs)
 
-        result = train_repeats(
-            config, self.windows, seeds, self.device, patience=spec.patience,
-            min_rise=spec.min_rise, report_every=self.report_every, on_report=on_report,
-            on_epoch=on_epoch, engine=spec.engine,
-        )
+        def train(some: list[int], report: Any) -> TrainResult:
+            return train_repeats(
+                config, self.windows, some, self.device, patience=spec.patience,
+                min_rise=spec.min_rise, report_every=self.report_every, on_report=report,
+                on_epoch=on_epoch, engine=spec.engine,
+            )
+
+        screened = None
+        if spec.screen and len(seeds) > 1:
+            # One run first; the other repeats only for a configuration that may rank high.
+            result = train(seeds[:1], on_report)
+            if not prune_reason:
+                screened = self._screen(trial, result, config["loss"])
+            if screened or prune_reason:
+                seeds = seeds[:1]
+            else:
+                result = combine(result, train(seeds[1:], None))
+        else:
+            result = train(seeds, on_report)
         t0 = time.perf_counter()
         baseline = self.windows.baseline(config["loss"])
         reference = self._best_val_loss(trial, config["loss"])
@@ -143,6 +161,8 @@ class TrialObjective:
             prune_reason.insert(0, f"diverged: {verdict.reason}")
         if prune_reason:
             attrs[keys.PRUNE_REASON] = prune_reason[0]
+        if screened:
+            attrs[keys.SCREENED] = screened
         t0 = time.perf_counter()
         write_attrs(trial, attrs)
         storage_s += time.perf_counter() - t0
@@ -160,6 +180,23 @@ class TrialObjective:
         if prune_reason:
             raise optuna.TrialPruned(prune_reason[0])
         return parts.score
+
+    def _screen(self, trial: optuna.Trial, first: TrainResult, loss: str) -> str | None:
+        """Why the other repeats are skipped: the first run scored worse than the median
+        completed trial (once SCREEN_AFTER trials have completed), or None to train them."""
+        done = [t.value for t in trial.study.get_trials(
+            deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
+        if len(done) < SCREEN_AFTER:
+            return None
+        train_curve, val_curve = first.curve(0)
+        one = score(np.array([final_loss(train_curve)]), np.array([final_loss(val_curve)]),
+                    self.spec.gap_penalty).score
+        bar = float(np.median(done))
+        if not one > bar:
+            return None
+        return (f"screened: its first run scored {one:.4g}, worse than the median {bar:.4g} of "
+                f"{len(done)} completed trials, so its other {self.spec.repeats - 1} repeats "
+                "were not trained")
 
     @staticmethod
     def _best_val_loss(trial: optuna.Trial, loss: str) -> float | None:

@@ -59,6 +59,23 @@ class TrainResult:
         return self.grad_norm[r, :n], self.weight_norm[r, :n]
 
 
+def combine(first: TrainResult, rest: TrainResult) -> TrainResult:
+    """Repeats trained in two calls as one result, the first call's repeats first."""
+    width = max(first.train.shape[1], rest.train.shape[1])
+
+    def stack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        pad = [np.pad(x, ((0, 0), (0, width - x.shape[1])), constant_values=np.nan)
+               for x in (a, b)]
+        return np.vstack(pad)
+
+    return TrainResult(
+        stack(first.train, rest.train), stack(first.val, rest.val),
+        np.concatenate([first.n_epochs_run, rest.n_epochs_run]), first.stops + rest.stops,
+        stack(first.grad_norm, rest.grad_norm), stack(first.weight_norm, rest.weight_norm),
+        first.interrupted_at, first.seconds + rest.seconds, first.engine,
+    )
+
+
 def resolve_device(name: str) -> torch.device:
     """'auto' -> cuda when available else cpu; 'cpu', 'cuda', 'cuda:N' as given, if present."""
     if name == "auto":
