@@ -68,6 +68,7 @@ def main() -> None:
     p.add_argument("--n-trials", type=int, default=20)
     p.add_argument("--seconds", type=float, default=90.0)
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = p.parse_args()
     if args.quick:
         args.n_trials, args.seconds, args.seeds = 3, 5.0, 1
@@ -79,7 +80,8 @@ def main() -> None:
     print(f"\n## fixed trials: {args.n_trials} per study (medians over study seeds)")
     print("| variant | member-epochs | saved vs none | pruned trials | best score | wall s |")
     print("|---|---|---|---|---|---|")
-    fixed = {v: [run(v, s, args.n_trials, None) for s in range(args.seeds)] for v in VARIANTS}
+    variants = ["none"] + [v for v in args.variants if v != "none"]  # "saved" is against none
+    fixed = {v: [run(v, s, args.n_trials, None) for s in range(args.seeds)] for v in variants}
     base = np.array([r["member_epochs"] for r in fixed["none"]], dtype=float)
     for v, rows in fixed.items():
         me = np.array([r["member_epochs"] for r in rows], dtype=float)
@@ -91,7 +93,7 @@ def main() -> None:
     print(f"\n## fixed time: {args.seconds:.0f} s per study (medians over study seeds)")
     print("| variant | trials | pruned | member-epochs | best score |")
     print("|---|---|---|---|---|")
-    for v in VARIANTS:
+    for v in variants:
         rows = [run(v, s, None, args.seconds) for s in range(args.seeds)]
         print(f"| {v} | {np.median([r['trials'] for r in rows]):.0f} | "
               f"{np.median([r['pruned'] for r in rows]):.0f} | "
