@@ -158,9 +158,15 @@ def test_after_kill_9_the_rerun_reclaims_the_trial_and_reaches_the_count(tmp_pat
     args = (SLOW, "--n-trials", 3, "--storage", url)
     proc = sweeper(*args, cwd=tmp_path, wait=False)
     try:
-        killed = wait_for(lambda: next((t for t in trials("slow_toy", url)
-                                        if t.state == RUNNING and keys.WORKER in t.user_attrs
-                                        and t.params), None), 120, "a running trial")
+        def just_started():  # so that it cannot finish before the kill lands
+            import datetime
+
+            now = datetime.datetime.now()
+            return next((t for t in trials("slow_toy", url)
+                         if t.state == RUNNING and keys.WORKER in t.user_attrs and t.params
+                         and (now - t.datetime_start).total_seconds() < 0.8), None)
+
+        killed = wait_for(just_started, 120, "a trial that has just started", every=0.05)
         proc.kill()  # SIGKILL: nothing runs in the worker after this
         proc.wait()
     finally:
