@@ -58,7 +58,9 @@ def test_four_workers_fifty_trials_each_on_a_journal_file(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     ts = trials("fast_toy", url)
     assert_whole(ts, 200)
-    assert len(ts) == 200  # a worker starts no trial that the others are already finishing
+    # A worker starts no trial that the others are already finishing; only workers asking at
+    # the same moment can each start one more.
+    assert 200 <= len(ts) <= 203
     assert len({t.user_attrs[keys.WORKER]["pid"] for t in ts}) == 4
     assert "4 workers on cpu" in done.stdout
 
