@@ -13,7 +13,7 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,22 +104,43 @@ def make_storage(url: str, retry: bool = True, warn: Callable[[str], None] | Non
             rdb = retrying(connect, url, warn) if retry_open else connect()
         except StorageUnavailable:
             raise
-        except Exception as exc:  # driver missing, bad URL, server down: all stop the sweep
+        except Exception as exc:  # bad URL, no driver, server down, wrong password: all stop
+            driver = next((e.name for e in _chain(exc) if isinstance(e, ModuleNotFoundError)),
+                          None)
+            if driver:
+                raise SpecError(f"the storage {redact(url)} needs the database driver "
+                                f"{driver!r}, which is not installed (for PostgreSQL: pip "
+                                "install -e \".[postgres]\").") from None
             raise SpecError(f"the storage {redact(url)} cannot be opened: "
                             f"{_first_line(_root(exc), real)}") from None
     cached = optuna.storages.get_storage(rdb)
     return RetryingStorage(cached, url, warn) if retry else cached
 
 
+def worker_name(trial: optuna.trial.FrozenTrial | optuna.Trial) -> str:
+    """host:pid of the worker that ran a trial, as stored on it."""
+    worker = trial.user_attrs.get(keys.WORKER) or {}
+    return f"{worker.get('host', '?')}:{worker.get('pid', '?')}"
+
+
+def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial | optuna.Trial,
+            reason: str | None = None) -> bool:
+    """Queue a trial's configuration to run again (the next trial any worker asks for gets it),
+    naming the trial it repeats; False when it had no parameters yet."""
+    if not trial.params:
+        return False
+    attrs: dict[str, Any] = {keys.RETRY_OF: trial.number}
+    if reason:
+        attrs[keys.RETRY_REASON] = reason
+    study.enqueue_trial(trial.params, user_attrs=attrs)
+    return True
+
+
 def requeue_stale(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
     """Called by Optuna for a trial it failed because its heartbeat stopped: queue the same
     configuration again, with the reason (the failed trial itself can no longer be written)."""
-    worker = trial.user_attrs.get(keys.WORKER) or {}
-    study.enqueue_trial(trial.params, user_attrs={
-        keys.RETRY_OF: trial.number,
-        keys.RETRY_REASON: f"no heartbeat from its worker {worker.get('host', '?')}:"
-                           f"{worker.get('pid', '?')} for over {GRACE_S} s",
-    })
+    requeue(study, trial, f"no heartbeat from its worker {worker_name(trial)} for over "
+                          f"{GRACE_S} s")
 
 
 def _root(exc: BaseException) -> BaseException:
@@ -137,20 +158,23 @@ def _first_line(exc: BaseException, secret_url: str = "") -> str:
     return redact(text)
 
 
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The error and what caused it, outermost first."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
 def transient(exc: BaseException) -> bool:
     """Whether an error (or what caused it) is a lost or refused connection or a held lock,
     which a retry can outlive, rather than a mistake a retry would repeat."""
     import sqlalchemy.exc
 
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
-                             sqlalchemy.exc.DisconnectionError, ConnectionError, TimeoutError)):
-            return True
-        if isinstance(seen, sqlalchemy.exc.DBAPIError) and seen.connection_invalidated:
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    lost = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
+            sqlalchemy.exc.DisconnectionError, ConnectionError, TimeoutError)
+    return any(isinstance(e, lost) or (isinstance(e, sqlalchemy.exc.DBAPIError)
+                                       and e.connection_invalidated) for e in _chain(exc))
 
 
 def retrying(call: Callable[[], Any], url: str, warn: Callable[[str], None],
@@ -187,12 +211,8 @@ def _cause_line(exc: BaseException) -> str:
     invalid data, which misleads during an outage)."""
     import sqlalchemy.exc
 
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, sqlalchemy.exc.DBAPIError):
-            return _first_line(_root(seen))
-        seen = seen.__cause__ or seen.__context__
-    return _first_line(exc)
+    driver = next((e for e in _chain(exc) if isinstance(e, sqlalchemy.exc.DBAPIError)), exc)
+    return _first_line(_root(driver))
 
 
 class RetryingStorage(optuna.storages.BaseStorage, BaseHeartbeat):
@@ -359,14 +379,14 @@ def write_attrs(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
         trial.set_user_attr(key, json_safe(value))
 
 
-def load_existing_study(name: str, url: str, retry: bool = True) -> optuna.Study:
+def load_existing_study(name: str, url: str) -> optuna.Study:
     """The stored study, or a SpecError saying there is none (nothing is created)."""
     missing = (Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///")
                else Path(url) if is_journal(url) else None)
     if missing is not None and not missing.exists():
         raise SpecError(f"there is no study {name!r} yet: {redact(url)} does not exist; run the "
                         "sweep first.")
-    storage = make_storage(url, retry=retry)
+    storage = make_storage(url)
     try:
         return optuna.load_study(study_name=name, storage=storage)
     except KeyError:
@@ -374,9 +394,12 @@ def load_existing_study(name: str, url: str, retry: bool = True) -> optuna.Study
                         ) from None
 
 
-def count_finished(study: optuna.Study) -> int:
-    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    return len(study.get_trials(deepcopy=False, states=states))
+def count_trials(study: optuna.Study) -> tuple[int, int]:
+    """(finished, running): trials complete or pruned, and trials running now."""
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    finished = sum(s in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+                   for s in states)
+    return finished, states.count(optuna.trial.TrialState.RUNNING)
 
 
 def load_curves(trial: optuna.trial.FrozenTrial) -> tuple[list[list[float]], list[list[float]]]:

@@ -31,10 +31,11 @@ from .review import artifact_store, publish_study_figures, publish_study_note, p
 from .space import suggest
 from .spec import Study
 from .storage import (
-    count_finished,
+    count_trials,
     json_safe,
     make_storage,
     open_study,
+    requeue,
     round_curve,
     write_attrs,
 )
@@ -90,7 +91,7 @@ class TrialObjective:
         except KeyboardInterrupt as exc:
             _store_reason(trial, interrupt_reason(exc))
             with contextlib.suppress(Exception):  # the resumed sweep runs it again first
-                trial.study.enqueue_trial(trial.params, user_attrs={keys.RETRY_OF: trial.number})
+                requeue(trial.study, trial)
             raise
         except Exception as exc:
             _store_reason(trial, f"{type(exc).__name__}: {exc}")
@@ -279,7 +280,7 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
     if store is not None and not resumed:
         publish_study_note(study, spec.to_dict(), baseline)
     reclaim_stale(study, out)
-    done = count_finished(study)
+    done, _ = count_trials(study)
     remaining = spec.n_trials - done
     if resumed:
         out(f"resuming study {spec.name!r}: {done} finished trials, {max(0, remaining)} to go")
@@ -320,7 +321,7 @@ def work(spec: Study, windows: Windows, device: torch.device, storage_url: str,
                                store=artifact_store(artifacts) if artifacts else None)
     after = AfterTrial(out, spec.n_trials, spec.max_failures, show_epochs)
     while True:
-        finished, running = _counts(study)
+        finished, running = count_trials(study)
         if finished >= spec.n_trials:
             return
         if finished + running >= spec.n_trials:  # other workers are running the last trials;
@@ -330,14 +331,6 @@ def work(spec: Study, windows: Windows, device: torch.device, storage_url: str,
         study.optimize(objective, catch=(Exception,), callbacks=[after])
         if after.failures >= spec.max_failures:
             raise TooManyFailures(after.failure_message())
-
-
-def _counts(study: optuna.Study) -> tuple[int, int]:
-    """(finished, running) trials: complete or pruned, and running now."""
-    states = [t.state for t in study.get_trials(deepcopy=False)]
-    finished = sum(s in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-                   for s in states)
-    return finished, states.count(optuna.trial.TrialState.RUNNING)
 
 
 def _store_reason(trial: optuna.Trial, reason: str) -> None:
@@ -377,8 +370,8 @@ class AfterTrial:
             self.reasons.append(trial.user_attrs.get(keys.FAIL_REASON, "unknown error"))
         else:
             self.failures = 0
-        reclaim_stale(study, self.out)
-        finished, running = _counts(study)
+        reclaim_stale(study, self.out, heartbeats=False)  # optimize checks those itself
+        finished, running = count_trials(study)
         self._print(trial, finished)
         if self.failures >= self.max_failures or finished + running >= self.n_trials:
             study.stop()

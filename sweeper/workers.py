@@ -34,7 +34,7 @@ from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.trial import TrialState
 
 from . import keys
-from .storage import GRACE_S, HEARTBEAT_S, StorageUnavailable, redact
+from .storage import GRACE_S, HEARTBEAT_S, StorageUnavailable, redact, requeue, worker_name
 
 HOST = socket.gethostname()
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
@@ -137,7 +137,7 @@ def process_gone(pid: int, since: datetime.datetime | None) -> bool:
 def stale_reason(trial: optuna.trial.FrozenTrial, storage: Any, now: float) -> str | None:
     """Why a RUNNING trial is taken as abandoned, or None while its worker may be running it."""
     worker = trial.user_attrs.get(keys.WORKER) or {}
-    who = f"{worker.get('host', '?')}:{worker.get('pid', '?')}"
+    who = worker_name(trial)
     if worker.get("host") == HOST:
         pid = int(worker["pid"])
         if pid == os.getpid():  # asked between this process's trials: it has none running
@@ -155,11 +155,13 @@ def stale_reason(trial: optuna.trial.FrozenTrial, storage: Any, now: float) -> s
     return None
 
 
-def reclaim_stale(study: optuna.Study, out: Callable[[str], None]) -> int:
+def reclaim_stale(study: optuna.Study, out: Callable[[str], None], heartbeats: bool = True
+                  ) -> int:
     """Fail every RUNNING trial whose worker is gone, with the reason, and queue its
-    configuration again; returns how many were reclaimed."""
+    configuration again; returns how many were reclaimed. With `heartbeats`, also run Optuna's
+    heartbeat check (database storages), which Study.optimize itself runs before each trial."""
     storage = study._storage
-    if is_heartbeat_enabled(storage):  # Optuna's own check, by heartbeat; it re-queues
+    if heartbeats and is_heartbeat_enabled(storage):  # Optuna's check re-queues as well
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)
@@ -173,33 +175,32 @@ def reclaim_stale(study: optuna.Study, out: Callable[[str], None]) -> int:
             storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # another worker reclaimed it first
-        if t.params:
-            study.enqueue_trial(t.params, user_attrs={keys.RETRY_OF: t.number})
+        queued = requeue(study, t)
         out(f"trial #{t.number} was left running: {why}; marked failed"
-            + (", and its configuration is queued again" if t.params else ""))
+            + (", and its configuration is queued again" if queued else ""))
         reclaimed += 1
     return reclaimed
 
 
-def devices_for(device: Any, jobs: int) -> list[str]:
-    """One device per worker: with several visible GPUs (CUDA_VISIBLE_DEVICES decides which),
-    worker i uses GPU i modulo their number; otherwise all share `device`."""
+def _gpus(device: Any) -> int:
+    """Visible GPUs to spread workers over: those CUDA_VISIBLE_DEVICES leaves, when the sweep is
+    on plain "cuda" (a "cuda:N" the user named is kept for every worker); else 0."""
     import torch
 
-    if getattr(device, "type", str(device)) == "cuda" and getattr(device, "index", None) is None:
-        n = torch.cuda.device_count()
-        if n > 1:
-            return [f"cuda:{i % n}" for i in range(jobs)]
-    return [str(device)] * jobs
+    if device.type == "cuda" and device.index is None:
+        return torch.cuda.device_count()
+    return 0
+
+
+def devices_for(device: Any, jobs: int) -> list[str]:
+    """One device per worker: with several GPUs, worker i uses GPU i modulo their number."""
+    n = _gpus(device)
+    return [f"cuda:{i % n}" for i in range(jobs)] if n > 1 else [str(device)] * jobs
 
 
 def default_jobs(device: Any) -> int:
     """Without --jobs: one worker per visible GPU when the sweep is on CUDA, else one."""
-    import torch
-
-    if getattr(device, "type", str(device)) == "cuda" and getattr(device, "index", None) is None:
-        return max(1, torch.cuda.device_count())
-    return 1
+    return max(1, _gpus(device))
 
 
 def worker_main(index: int, payload: dict[str, Any]) -> dict[str, Any]:

@@ -118,6 +118,8 @@ def test_override_revalidates():
         ([TINY, "--storage", "postgresql://u:hunter2@127.0.0.1:1/db"],
          "the storage postgresql://u:\\*\\*\\*@127.0.0.1:1/db cannot be opened"),
         ([TINY, "--storage", "nosuchdb://localhost/x"], "cannot be opened"),
+        ([TINY, "--storage", "mysql://u:hunter2@127.0.0.1:1/db"],
+         "needs the database driver 'MySQLdb', which is not installed"),
     ],
 )
 def test_cli_bad_input_exits_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):

@@ -1,9 +1,12 @@
 """Scale-out and crash safety with real worker processes, real signals and real storages."""
 
+import contextlib
+import datetime
 import os
 import signal
 import subprocess
 import sys
+import time
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -21,15 +24,30 @@ RUNNING = optuna.trial.TrialState.RUNNING
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
 
-def sweeper(*args, cwd, env=None, wait=True, timeout=240):
-    """`python -m sweeper ARGS` in a real process: its CompletedProcess, or the Popen."""
-    argv = [sys.executable, "-m", "sweeper", *map(str, args)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    if wait:
-        return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
-                              timeout=timeout)
-    return subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
+def _argv_env(args, env):
+    return ([sys.executable, "-m", "sweeper", *map(str, args)],
+            {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+
+
+def sweeper(*args, cwd, env=None, timeout=240):
+    """`python -m sweeper ARGS` in a real process, run to its end."""
+    argv, env = _argv_env(args, env)
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@contextlib.contextmanager
+def background(*args, cwd):
+    """`python -m sweeper ARGS` running while the block runs; killed if still running after."""
+    argv, env = _argv_env(args, None)
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def trials(name, url):
@@ -102,20 +120,14 @@ def test_a_wrong_password_is_one_sentence_that_does_not_repeat_it(tmp_path, post
 
 def test_a_postgresql_outage_is_retried_and_the_sweep_completes(tmp_path, postgres):
     url = postgres.url()
-    proc = sweeper(SLOW, "--jobs", 2, "--n-trials", 6, "--storage", url, cwd=tmp_path,
-                   wait=False)
-    try:
+    with background(SLOW, "--jobs", 2, "--n-trials", 6, "--storage", url,
+                    cwd=tmp_path) as proc:
         wait_for(lambda: any(t.state == RUNNING for t in trials("slow_toy", url)), 120,
                  "a running trial")
         postgres.stop()  # a 5 s outage in the middle of trials
-        import time
-
         time.sleep(5)
         postgres.start()
         out, _ = proc.communicate(timeout=240)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 0, out[-3000:]
     assert "unreachable" in out and "reachable again" in out
     assert "Traceback" not in out
@@ -126,17 +138,13 @@ def test_a_postgresql_outage_is_retried_and_the_sweep_completes(tmp_path, postgr
                                              (2, signal.SIGTERM, 143)])
 def test_a_signal_fails_the_running_trial_and_keeps_the_finished_ones(tmp_path, jobs, sig, code):
     url = str(tmp_path / "journal.log")
-    proc = sweeper(SLOW, "--jobs", jobs, "--n-trials", 20, "--storage", url, cwd=tmp_path,
-                   wait=False)
-    try:
+    with background(SLOW, "--jobs", jobs, "--n-trials", 20, "--storage", url,
+                    cwd=tmp_path) as proc:
         wait_for(lambda: sum(t.state in FINISHED for t in trials("slow_toy", url)) >= 1
                  and any(t.state == RUNNING for t in trials("slow_toy", url)), 120,
                  "a finished and a running trial")
         proc.send_signal(sig)
         out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == code, out[-3000:]
     ts = trials("slow_toy", url)
     assert not [t for t in ts if t.state == RUNNING]
@@ -158,11 +166,8 @@ def test_after_kill_9_the_rerun_reclaims_the_trial_and_reaches_the_count(tmp_pat
     url = (f"sqlite:///{tmp_path / 'study.db'}" if storage == "sqlite"
            else str(tmp_path / "journal.log"))
     args = (SLOW, "--n-trials", 3, "--storage", url)
-    proc = sweeper(*args, cwd=tmp_path, wait=False)
-    try:
+    with background(*args, cwd=tmp_path) as proc:
         def just_started():  # so that it cannot finish before the kill lands
-            import datetime
-
             now = datetime.datetime.now()
             return next((t for t in trials("slow_toy", url)
                          if t.state == RUNNING and keys.WORKER in t.user_attrs and t.params
@@ -171,9 +176,6 @@ def test_after_kill_9_the_rerun_reclaims_the_trial_and_reaches_the_count(tmp_pat
         killed = wait_for(just_started, 120, "a trial that has just started", every=0.05)
         proc.kill()  # SIGKILL: nothing runs in the worker after this
         proc.wait()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert trials("slow_toy", url)[killed.number].state == RUNNING  # the orphan
     again = sweeper(*args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
@@ -227,8 +229,6 @@ def _orphan_from_another_host(study):
 
 def test_a_silent_worker_on_another_host_is_reclaimed_by_heartbeat_on_a_database(
         tmp_path, monkeypatch):
-    import time
-
     import sweeper.storage
     from sweeper.workers import reclaim_stale
 
@@ -249,8 +249,6 @@ def test_a_silent_worker_on_another_host_is_reclaimed_by_heartbeat_on_a_database
 
 
 def test_a_silent_worker_on_another_host_is_reclaimed_on_a_journal(tmp_path, monkeypatch):
-    import time
-
     from sweeper.workers import reclaim_stale
 
     study = optuna.create_study(study_name="s", storage=make_storage(str(tmp_path / "j.log")))
@@ -284,13 +282,10 @@ def test_one_worker_per_visible_gpu(monkeypatch):
 def test_sqlite_workers_outlast_an_outside_write_lock(tmp_path):
     """Another program holding SQLite's write lock for 8 s delays the workers, not kills them."""
     import sqlite3
-    import time
-
     db = tmp_path / "study.db"
     url = f"sqlite:///{db}"
-    proc = sweeper(FAST, "--jobs", 2, "--n-trials", 60, "--storage", url, cwd=tmp_path,
-                   wait=False)
-    try:
+    with background(FAST, "--jobs", 2, "--n-trials", 60, "--storage", url,
+                    cwd=tmp_path) as proc:
         wait_for(lambda: len(trials("fast_toy", url)) >= 5, 120, "the first trials")
         outside = sqlite3.connect(db, timeout=30, isolation_level=None)
         outside.execute("BEGIN EXCLUSIVE")
@@ -298,9 +293,6 @@ def test_sqlite_workers_outlast_an_outside_write_lock(tmp_path):
         outside.execute("COMMIT")
         outside.close()
         out, _ = proc.communicate(timeout=240)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 0, out[-3000:]
     assert "Traceback" not in out
     assert_whole(trials("fast_toy", url), 60)
