@@ -1,12 +1,14 @@
-"""How right is the fit diagnosis? Scores it on the evaluation set against its labelling rule.
+"""How right is the fit diagnosis? Scores it on the evaluation sets against their labelling rule.
 
-Reads benchmarks/data/diagnosis_eval.npz (made by make_diagnosis_eval.py), labels every run by
+Reads the development set benchmarks/data/diagnosis_eval.npz and the held-out set
+benchmarks/data/diagnosis_holdout.npz (both made by make_diagnosis_eval.py), labels every run by
 the rule written in RESULTS.md (using test loss and the continuation beyond epoch E, which the
 diagnosis never sees), and prints accuracy, per-class recall, the confusion matrix and macro-F1
 for sweeper's diagnosis next to a naive rule ("validation minimum before the last epoch ->
 overfit, else underfit"), and how often a label survives +-1% multiplicative noise.
+`--rule v1` applies the first rule, kept for the record.
 
-    python benchmarks/bench_diagnosis.py [--noise-draws 10]
+    python benchmarks/bench_diagnosis.py [--noise-draws 10] [--rule v2] [--data FILE ...]
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import numpy as np
 
 from sweeper.diagnosis import diagnose_run
 
-DATA = Path(__file__).resolve().parent / "data" / "diagnosis_eval.npz"
+HERE = Path(__file__).resolve().parent / "data"
+DATA = {"development": HERE / "diagnosis_eval.npz", "held-out": HERE / "diagnosis_holdout.npz"}
 LABELS = ["underfit", "good", "overfit", "diverged"]
 MARGIN = 0.9  # "clearly better": at least 10% lower
 
@@ -30,8 +33,38 @@ def tail(x: np.ndarray) -> float:
     return float(np.mean(x[-5:])) if x.size else float("nan")
 
 
+def window(epochs: int) -> int:
+    """Rule v2's averaging window: a tenth of the epochs seen, at least 5."""
+    return max(5, round(epochs / 10))
+
+
 def true_label(curves: np.ndarray, epochs: int, reference: list[float] | None) -> str:
-    """The rule from RESULTS.md, verbatim."""
+    """Rule v2 from RESULTS.md, verbatim."""
+    train, val, test = curves[0, :epochs], curves[1, :epochs], curves[2, :epochs]
+    if not (np.isfinite(train).all() and np.isfinite(val).all()):
+        return "diverged"
+    w = window(epochs)
+
+    def around(x: np.ndarray, t: int) -> float:  # mean over the w epochs centred on t
+        return float(np.mean(x[max(0, t - w // 2): t + w // 2 + 1]))
+
+    val_final, test_final = float(np.mean(val[-w:])), float(np.mean(test[-w:]))
+    best = int(np.argmin([around(val, t) for t in range(epochs)]))
+    if best <= epochs - w - 1 and around(test, best) < MARGIN * test_final:
+        return "overfit"
+    longer_val, longer_test = curves[1, : 3 * epochs], curves[2, : 3 * epochs]
+    if (np.isfinite(longer_val).all() and np.isfinite(longer_test).all()
+            and np.mean(longer_val[-w:]) < MARGIN * val_final
+            and np.mean(longer_test[-w:]) < MARGIN * test_final):
+        return "underfit"
+    if reference is not None and (reference[0] < MARGIN * val_final
+                                  and reference[1] < MARGIN * test_final):
+        return "underfit"
+    return "good"
+
+
+def true_label_v1(curves: np.ndarray, epochs: int, reference: list[float] | None) -> str:
+    """Rule v1 from RESULTS.md, verbatim; kept for the record."""
     train, val, test = curves[0, :epochs], curves[1, :epochs], curves[2, :epochs]
     if not (np.isfinite(train).all() and np.isfinite(val).all()):
         return "diverged"
@@ -81,11 +114,8 @@ def print_scores(name: str, s: dict) -> None:
                       for t in s["present"]) + f"   columns {'/'.join(LABELS)}")
 
 
-def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--noise-draws", type=int, default=10)
-    args = p.parse_args()
-    d = np.load(DATA)
+def evaluate(path: Path, rule, noise_draws: int) -> None:
+    d = np.load(path)
     curves, meta = d["curves"], json.loads(str(d["meta"]))
     reference = json.loads(str(d["reference"]))
     rng = np.random.default_rng(0)
@@ -104,7 +134,7 @@ def main() -> None:
         e = m["epochs"]
         train, val = c[0, :e].astype(float), c[1, :e].astype(float)
         ref = reference.get(f"{m['series']}/{m['config']['loss']}")
-        truth.append(true_label(c, e, ref))
+        truth.append(rule(c, e, ref))
         context = {"baseline": m["baseline"], "reference": best_other(i)}
         label = diagnose_run(train, val, **context).label.value
         ours.append(label)
@@ -113,20 +143,31 @@ def main() -> None:
             diagnose_run(train * (1 + 0.01 * rng.uniform(-1, 1, e)),
                          val * (1 + 0.01 * rng.uniform(-1, 1, e)),
                          **context).label.value == label
-            for _ in range(args.noise_draws))
+            for _ in range(noise_draws))
         stable.append(same)
         series.append(m["series"])
-    print(f"# {len(truth)} runs from {', '.join(sorted(set(series)))}; true labels "
+    print(f"# {path.name}: {len(truth)} runs from {', '.join(sorted(set(series)))}; true labels "
           + ", ".join(f"{k} {v}" for k, v in Counter(truth).most_common()))
     print_scores("sweeper", scores(truth, ours))
     print_scores("naive", scores(truth, naive))
-    print(f"label unchanged under +-1% multiplicative noise ({args.noise_draws} draws): "
+    print(f"label unchanged under +-1% multiplicative noise ({noise_draws} draws): "
           f"{np.mean(stable):.1%} of runs")
     for name in sorted(set(series)):
         idx = [i for i, s in enumerate(series) if s == name]
         acc = np.mean([truth[i] == ours[i] for i in idx])
         print(f"  {name:9s} {len(idx):3d} runs, sweeper accuracy {acc:.2f}, true "
               + ", ".join(f"{k} {v}" for k, v in Counter(truth[i] for i in idx).most_common()))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--noise-draws", type=int, default=10)
+    p.add_argument("--rule", choices=["v1", "v2"], default="v2")
+    p.add_argument("--data", nargs="+", type=Path, help="evaluation sets (default: both)")
+    args = p.parse_args()
+    rule = true_label if args.rule == "v2" else true_label_v1
+    for path in args.data or [f for f in DATA.values() if f.exists()]:
+        evaluate(path, rule, args.noise_draws)
 
 
 if __name__ == "__main__":

@@ -2,19 +2,23 @@
 
 Plain PyTorch LSTMs (nn.LSTM + Dropout + Linear, minibatch Adam or SGD) are trained on the
 bundled sunspots, monthly CO2 (as month-to-month differences) and El Nino series (60/20/20
-train/validation/test in time order) and on the tutorial's toy problem with five extra test
-pairs. Each run trains 3E epochs and records train, validation and test loss per epoch; the
+train/validation/test in time order) and on the tutorial's toy problem with five test pairs
+inside its validation range. Each run trains 3E epochs and records train, validation and test loss per epoch; the
 diagnosis later sees only the first E epochs of train and validation. Per series a strong
 reference (best validation of a grid of larger models, at its validation minimum) is stored.
 
-Writes benchmarks/data/diagnosis_eval.npz (about 10 minutes on 2 cores).
+Writes benchmarks/data/diagnosis_eval.npz, the development set (about 10 minutes on 2 cores).
+The held-out set is the same recipe with other configurations and seeds:
 
     python benchmarks/make_diagnosis_eval.py [--configs 12] [--seeds 3] [--jobs 2]
+    python benchmarks/make_diagnosis_eval.py --seed 2027 --first-seed 100 \
+        --out benchmarks/data/diagnosis_holdout.npz
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -30,7 +34,10 @@ from sweeper.data import load_series, make_windows
 
 OUT = Path(__file__).resolve().parent / "data" / "diagnosis_eval.npz"
 SERIES = {"sunspots": 11, "co2": 12, "elnino": 12}  # name -> window
-TOY_SERIES = [round(0.1 * i, 1) for i in range(16)]  # 0.0 ... 1.5: tutorial + 5 test pairs
+TOY_SERIES = [round(0.1 * i, 1) for i in range(11)]  # 0.0 ... 1.0: the tutorial's 10 pairs
+# Test pairs between the validation pairs (0.5->0.6 ... 0.9->1.0): data like the validation
+# data that no run saw, rather than an extrapolation further out.
+TOY_TEST_X = [0.55, 0.65, 0.75, 0.85, 0.95]
 # The tutorial's configurations: (name, hidden, optimizer, lr, loss, epochs).
 TUTORIAL = [("tutorial-100", 10, "adam", 1e-3, "mse", 100),
             ("tutorial-lstm1-sgd-mae", 1, "sgd", 1e-2, "mae", 300),
@@ -44,9 +51,11 @@ TUTORIAL = [("tutorial-100", 10, "adam", 1e-3, "mse", 100),
 def windows_for(name: str):
     if name == "toy":
         series = np.array(TOY_SERIES)
-        # 15 pairs: 5 train, 5 validation, 5 test, unscaled, as in the tutorial.
-        return make_windows(series, Data(source=series, window=1, val_fraction=1 / 3,
-                                         test_fraction=1 / 3, scale="none"), "toy")
+        # 10 pairs: 5 train, 5 validation, unscaled, as in the tutorial; then the test pairs.
+        w = make_windows(series, Data(source=series, window=1, val_fraction=0.5,
+                                      test_fraction=0.0, scale="none"), "toy")
+        x = np.array(TOY_TEST_X, dtype=np.float32)
+        return dataclasses.replace(w, test_x=x[:, None, None], test_y=(x + 0.1)[:, None])
     series, _ = load_series(Data(source=name))
     if name == "co2":
         # Month-to-month changes: the level's trend would put the test years outside anything
@@ -110,13 +119,17 @@ def main() -> None:
     p.add_argument("--toy-seeds", type=int, default=10)
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--out", default=str(OUT))
+    p.add_argument("--seed", type=int, default=2026, help="draws the random configurations")
+    p.add_argument("--first-seed", type=int, default=0, help="first training seed of each config")
     p.add_argument("--ref-sizes", type=int, default=2, help="hidden sizes in the reference grid")
     args = p.parse_args()
-    rng = np.random.default_rng(2026)
+    rng = np.random.default_rng(args.seed)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    toy_seeds = range(args.first_seed, args.first_seed + args.toy_seeds)
     jobs = []  # (kind, series, config, seed, epochs trained)
     for name in SERIES:
         for cfg in sample_configs(rng, args.configs):
-            jobs += [("run", name, cfg, s, 3 * cfg["epochs"]) for s in range(args.seeds)]
+            jobs += [("run", name, cfg, s, 3 * cfg["epochs"]) for s in seeds]
         for hidden in (32, 64)[: args.ref_sizes]:  # the strong reference grid
             for lr in (1e-3, 3e-3):
                 ref = {"hidden": hidden, "layers": 2, "dropout": 0.2, "optimizer": "adam",
@@ -127,7 +140,7 @@ def main() -> None:
         cfg = {"name": tag, "hidden": hidden, "layers": 1, "dropout": 0.0,
                "optimizer": optimizer, "lr": lr, "loss": loss, "batch_size": 32,
                "shuffle": False, "epochs": epochs}
-        jobs += [("run", "toy", cfg, s, 3 * epochs) for s in range(args.toy_seeds)]
+        jobs += [("run", "toy", cfg, s, 3 * epochs) for s in toy_seeds]
     for loss in ("mse", "mae"):  # toy reference: the tutorial's model, trained long
         cfg = {"hidden": 10, "layers": 1, "dropout": 0.0, "optimizer": "adam", "lr": 1e-3,
                "loss": loss, "batch_size": 32, "shuffle": False, "epochs": 2000}
