@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sweeper.diagnosis import diagnose_run
+from sweeper.diagnosis import SEVERITY, diagnose_run, diagnose_trial
 
 HERE = Path(__file__).resolve().parent / "data"
 DATA = {"development": HERE / "diagnosis_eval.npz", "held-out": HERE / "diagnosis_holdout.npz"}
@@ -129,14 +129,16 @@ def evaluate(path: Path, rule, noise_draws: int) -> None:
                 if j != i and (s, loss) == finals[i][:2] and np.isfinite(f)]
         return min(same) if same else None
 
-    truth, ours, naive, stable, series = [], [], [], [], []
+    truth, ours, naive, stable, series, runs = [], [], [], [], [], []
     for i, (c, m) in enumerate(zip(curves, meta, strict=True)):
         e = m["epochs"]
         train, val = c[0, :e].astype(float), c[1, :e].astype(float)
         ref = reference.get(f"{m['series']}/{m['config']['loss']}")
         truth.append(rule(c, e, ref))
         context = {"baseline": m["baseline"], "reference": best_other(i)}
-        label = diagnose_run(train, val, **context).label.value
+        run = diagnose_run(train, val, **context)
+        label = run.label.value
+        runs.append(run)
         ours.append(label)
         naive.append(naive_label(train, val))
         same = all(
@@ -152,6 +154,19 @@ def evaluate(path: Path, rule, noise_draws: int) -> None:
     print_scores("naive", scores(truth, naive))
     print(f"label unchanged under +-1% multiplicative noise ({noise_draws} draws): "
           f"{np.mean(stable):.1%} of runs")
+    # As a sweep sees them: one configuration's seeds are one trial's repeats, labelled by
+    # diagnose_trial's vote; its true label is the majority of the runs' (ties as in the vote).
+    trials: dict[str, list[int]] = {}
+    for i, m in enumerate(meta):
+        trials.setdefault(json.dumps([m["series"], m["config"]], sort_keys=True), []).append(i)
+    trial_truth, trial_ours = [], []
+    for idx in trials.values():
+        votes = Counter(truth[i] for i in idx)
+        top = max(votes.values())
+        trial_truth.append(next(lbl.value for lbl in SEVERITY if votes.get(lbl.value) == top))
+        trial_ours.append(diagnose_trial([runs[i] for i in idx]).label.value)
+    print(f"# the same runs as {len(trials)} trials (a configuration's seeds are its repeats)")
+    print_scores("trials", scores(trial_truth, trial_ours))
     for name in sorted(set(series)):
         idx = [i for i, s in enumerate(series) if s == name]
         acc = np.mean([truth[i] == ours[i] for i in idx])

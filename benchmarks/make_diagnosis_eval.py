@@ -3,11 +3,12 @@
 Plain PyTorch LSTMs (nn.LSTM + Dropout + Linear, minibatch Adam or SGD) are trained on the
 bundled sunspots, monthly CO2 (as month-to-month differences) and El Nino series (60/20/20
 train/validation/test in time order) and on the tutorial's toy problem with five test pairs
-inside its validation range. Each run trains 3E epochs and records train, validation and test loss per epoch; the
-diagnosis later sees only the first E epochs of train and validation. Per series a strong
-reference (best validation of a grid of larger models, at its validation minimum) is stored.
+inside its validation range. Each run trains 3E epochs and records train, validation and test
+loss per epoch; the diagnosis later sees only the first E epochs of train and validation. Per
+series a strong reference (best validation of a grid of larger models, at its validation
+minimum) is stored.
 
-Writes benchmarks/data/diagnosis_eval.npz, the development set (about 10 minutes on 2 cores).
+Writes benchmarks/data/diagnosis_eval.npz, the development set (about 6 minutes on 2 cores).
 The held-out set is the same recipe with other configurations and seeds:
 
     python benchmarks/make_diagnosis_eval.py [--configs 12] [--seeds 3] [--jobs 2]
