@@ -7,6 +7,8 @@ val + max(0, gap)) runs with:
     degradation     runs stop once validation degrades (patience 20, 10% rise)
     median+deg      degradation stopping and MedianPruner (sweeper's default)
     sha+deg         degradation stopping and SuccessiveHalvingPruner
+    median+deg+screen   median+deg, and Study.screen: a trial's other repeats train only when
+                    its first run scores at or below the median completed trial
 
 Two protocols, each over several study seeds (same TPE seed for every variant):
     fixed trials    N trials each: member-epochs used (one epoch of one seeded run), saved vs
@@ -33,20 +35,21 @@ from sweeper import Data, Study
 from sweeper.pruning import make_pruner, report_steps
 from sweeper.sweep import TrialObjective
 
-VARIANTS = {  # name -> (pruner, degradation stopping)
-    "none": ("none", False),
-    "degradation": ("none", True),
-    "median+deg": ("median", True),
-    "sha+deg": ("successive_halving", True),
+VARIANTS = {  # name -> (pruner, degradation stopping, screening)
+    "none": ("none", False, False),
+    "degradation": ("none", True, False),
+    "median+deg": ("median", True, False),
+    "sha+deg": ("successive_halving", True, False),
+    "median+deg+screen": ("median", True, True),
 }
 
 
 def run(variant: str, seed: int, n_trials: int | None, seconds: float | None) -> dict:
-    pruner_name, stopping = VARIANTS[variant]
+    pruner_name, stopping, screen = VARIANTS[variant]
     spec = Study(name=f"pruning-{variant.replace('+', '-')}-{seed}",
                  data=Data(source="sunspots"), space=SPACE, repeats=3, pruner=pruner_name,
                  seed=seed, patience=20 if stopping else None, trial_figures=False,
-                 engine="sequential")
+                 engine="sequential", screen=screen)
     max_epochs = spec.space.max_epochs()
     study = optuna.create_study(
         direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed),
