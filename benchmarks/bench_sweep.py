@@ -86,9 +86,8 @@ def fresh_score(config: dict, windows, seeds: list[int], penalty: float) -> tupl
     from sweeper.train import train_repeats
 
     res = train_repeats(config, windows, seeds, torch.device("cpu"), patience=None)
-    train = np.array([final_loss(res.curve(r)[0]) for r in range(len(seeds))])
     val = np.array([final_loss(res.curve(r)[1]) for r in range(len(seeds))])
-    return score(train, val, penalty).score, float(val.mean())
+    return score(res.train_fit, val, penalty).score, float(val.mean())
 
 
 def run_study(series: str, contender: str, seed: int, budget: int) -> dict:

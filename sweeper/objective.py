@@ -1,7 +1,9 @@
 """The score a trial is ranked by: validation loss plus a penalty on the generalization gap.
 
-For repeats r = 1..R with final training loss t_r and final validation loss v_r (each the mean
-of the run's last five epochs, to damp epoch-to-epoch noise):
+For repeats r = 1..R with final validation loss v_r (the mean of the run's last five epochs,
+to damp epoch-to-epoch noise) and training loss t_r (the run's last weights scored on the
+training windows with dropout off, as validation is; the per-epoch training curve has dropout
+on, which inflates it and would hide the gap of a heavily regularized model):
 
     val_loss = mean_r v_r
     gap      = mean_r (v_r - t_r)

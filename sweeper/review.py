@@ -73,7 +73,7 @@ def trial_note(number: int, attrs: dict[str, Any], params: dict[str, Any]) -> st
         "| score component | value |",
         "|---|---|",
         f"| validation loss (mean over repeats) | {_fmt(attrs.get(keys.VAL_LOSS))} |",
-        f"| training loss | {_fmt(attrs.get(keys.TRAIN_LOSS))} |",
+        f"| training loss (last weights, dropout off) | {_fmt(attrs.get(keys.TRAIN_LOSS))} |",
         f"| gap (validation - training) | {_fmt(attrs.get(keys.GAP))} |",
         f"| penalty | {_fmt(attrs.get(keys.PENALTY))} |",
         "",

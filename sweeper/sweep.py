@@ -146,9 +146,8 @@ class TrialObjective:
         runs = [diagnose_run(*result.curve(r), baseline=baseline, reference=reference,
                              grad_norm=result.signals(r)[0]) for r in range(len(seeds))]
         verdict = diagnose_trial(runs)
-        train_final = np.array([final_loss(result.curve(r)[0]) for r in range(len(seeds))])
         val_final = np.array([final_loss(result.curve(r)[1]) for r in range(len(seeds))])
-        parts = score(train_final, val_final, spec.gap_penalty)
+        parts = score(result.train_fit, val_final, spec.gap_penalty)
         diagnosis_s = time.perf_counter() - t0
 
         attrs = trial_attrs(config, seeds, self.device, result, verdict, parts)
@@ -189,8 +188,7 @@ class TrialObjective:
             deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
         if len(done) < SCREEN_AFTER:
             return None
-        train_curve, val_curve = first.curve(0)
-        one = score(np.array([final_loss(train_curve)]), np.array([final_loss(val_curve)]),
+        one = score(first.train_fit[:1], np.array([final_loss(first.curve(0)[1])]),
                     self.spec.gap_penalty).score
         bar = float(np.median(done))
         if not one > bar:

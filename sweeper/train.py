@@ -16,7 +16,9 @@ shape per process, and picks the faster (`choose_engine`).
 
 Curves come back with shape (n_repeats, n_epochs), NaN after a repeat stopped. An epoch's
 training loss is the mean of its batch losses (as Keras reports it, dropout active); the
-validation loss is measured after the epoch with dropout off.
+validation loss is measured after the epoch with dropout off. Each repeat's final weights are
+also scored on the training windows with dropout off (`train_fit`), so the generalization gap
+compares like with like.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class TrainResult:
     interrupted_at: int | None = None  # epoch at which the caller asked every repeat to stop
     seconds: float = 0.0
     engine: dict[str, Any] = field(default_factory=dict)  # which engine ran, and why
+    # (n_repeats,): training loss of each repeat's last weights, dropout off, as validation is
+    train_fit: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def curve(self, r: int) -> tuple[np.ndarray, np.ndarray]:
         """Repeat r's curves, trimmed to the epochs it trained."""
@@ -73,6 +77,7 @@ def combine(first: TrainResult, rest: TrainResult) -> TrainResult:
         np.concatenate([first.n_epochs_run, rest.n_epochs_run]), first.stops + rest.stops,
         stack(first.grad_norm, rest.grad_norm), stack(first.weight_norm, rest.weight_norm),
         first.interrupted_at, first.seconds + rest.seconds, first.engine,
+        np.concatenate([first.train_fit, rest.train_fit]),
     )
 
 
@@ -215,6 +220,17 @@ class SequentialEngine:
             wnorm.append(float(w))
         return train, val, gnorm, wnorm
 
+    def fit_loss(self) -> list[float]:
+        """Each active repeat's loss on the training windows, dropout off."""
+        d, out = self.data, []
+        for r in self.active:
+            model = self.models[r]
+            model.eval()
+            with torch.no_grad():
+                out.append(float(member_loss(self.config["loss"], model(d.tx)[None],
+                                             d.ty[None])[0]))
+        return out
+
     def stop(self, stopped: list[int]) -> None:
         self.active = [r for r in self.active if r not in stopped]
         for r in stopped:  # free what the stopped repeat held
@@ -258,6 +274,13 @@ class VectorizedEngine:
             w = _flat_norms([p.detach() for p in params], n_active)
         return ((total / d.n_train).tolist(), v.tolist(),
                 (grad_total / len(batches)).tolist(), w.tolist())
+
+    def fit_loss(self) -> list[float]:
+        """Each active repeat's loss on the training windows, dropout off."""
+        self.model.eval()
+        with torch.no_grad():
+            return member_loss(self.config["loss"], self.model(self.data.tx),
+                               self.data.ty[None]).tolist()
 
     def stop(self, stopped: list[int]) -> None:
         keep = [i for i, r in enumerate(self.active) if r not in stopped]
@@ -353,6 +376,7 @@ def train_repeats(
 
     train, val, gnorm, wnorm = (np.full((n_repeats, n_epochs), np.nan) for _ in range(4))
     n_run = np.zeros(n_repeats, dtype=int)
+    fit = np.full(n_repeats, np.nan)
     stops: list[Stop | None] = [None] * n_repeats
     interrupted = None
 
@@ -370,6 +394,9 @@ def train_repeats(
             if stops[r] is not None:
                 stopped.append(r)
         if stopped:
+            for r, loss in zip(runner.active, runner.fit_loss(), strict=True):
+                if r in stopped:
+                    fit[r] = loss
             runner.stop(stopped)
         if on_epoch is not None:
             on_epoch(epoch + 1, n_epochs)
@@ -382,5 +409,7 @@ def train_repeats(
         if not runner.active:
             break
 
+    if runner.active:
+        fit[runner.active] = runner.fit_loss()
     return TrainResult(train, val, n_run, stops, gnorm, wnorm, interrupted,
-                       time.perf_counter() - start, choice)
+                       time.perf_counter() - start, choice, fit)

@@ -82,6 +82,7 @@ def test_each_ensemble_member_equals_its_single_model(over):
         np.testing.assert_allclose(ensemble.val[r], single.val[0], rtol=1e-4)
         np.testing.assert_allclose(ensemble.grad_norm[r], single.grad_norm[0], rtol=1e-4)
         np.testing.assert_allclose(ensemble.weight_norm[r], single.weight_norm[0], rtol=1e-5)
+        np.testing.assert_allclose(ensemble.train_fit[r], single.train_fit[0], rtol=1e-4)
 
 
 def test_early_stopped_members_leave_the_others_untouched():
@@ -96,6 +97,18 @@ def test_early_stopped_members_leave_the_others_untouched():
         np.testing.assert_allclose(*(x.curve(i)[1] for x, i in ((ensemble, r), (single, 0))),
                                    rtol=1e-4)
         assert (ensemble.stops[r] is None) == (single.stops[0] is None)
+        # Scored where the repeat stopped, not where the others ended.
+        np.testing.assert_allclose(ensemble.train_fit[r], single.train_fit[0], rtol=1e-4)
+
+
+@pytest.mark.parametrize("engine", ["sequential", "vectorized"])
+def test_gap_uses_training_loss_with_dropout_off(engine):
+    cfg = config(hidden=8, layers=2, dropout=0.5, lr=5e-3, batch_size=64, epochs=15)
+    res = train_repeats(cfg, SYNTH, [0, 1], CPU, patience=None, engine=engine)
+    for r in range(2):
+        # Dropout inflates the per-epoch training curve; the last weights with dropout off
+        # fit the training windows better than that curve says.
+        assert 0 < res.train_fit[r] < res.train[r, -1]
 
 
 def test_auto_engine_records_its_choice():
