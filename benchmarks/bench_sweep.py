@@ -41,7 +41,7 @@ from joblib import Parallel, delayed
 
 from sweeper import Data, FloatRange, IntRange, Space, Study
 from sweeper.data import load_series, make_windows
-from sweeper.objective import final_loss, score
+from sweeper.objective import score
 from sweeper.pruning import make_pruner, report_steps
 from sweeper.sweep import TrialObjective
 
@@ -86,8 +86,8 @@ def fresh_score(config: dict, windows, seeds: list[int], penalty: float) -> tupl
     from sweeper.train import train_repeats
 
     res = train_repeats(config, windows, seeds, torch.device("cpu"), patience=None)
-    val = np.array([final_loss(res.curve(r)[1]) for r in range(len(seeds))])
-    return score(res.train_fit, val, penalty).score, float(val.mean())
+    parts = score([res.curve(r)[1] for r in range(len(seeds))], res.train_fit, penalty)
+    return parts.score, parts.val_loss
 
 
 def run_study(series: str, contender: str, seed: int, budget: int) -> dict:

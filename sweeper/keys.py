@@ -17,6 +17,7 @@ EVIDENCE = "evidence"  # per-repeat numbers the label rests on
 VAL_LOSS = "val_loss"
 TRAIN_LOSS = "train_loss"
 GAP = "gap"
+OVERFIT_GAP = "overfit_gap"
 PENALTY = "penalty"
 SCORE = "score"
 

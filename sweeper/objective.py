@@ -1,14 +1,19 @@
-"""The score a trial is ranked by: validation loss plus a penalty on the generalization gap.
+"""The score a trial is ranked by: validation loss plus a penalty on the overfit gap.
 
-For repeats r = 1..R with final validation loss v_r (the mean of the run's last five epochs,
-to damp epoch-to-epoch noise) and training loss t_r (the run's last weights scored on the
-training windows with dropout off, as validation is; the per-epoch training curve has dropout
-on, which inflates it and would hide the gap of a heavily regularized model):
+For repeats r = 1..R, each run's validation curve is averaged over windows of five epochs (to
+damp epoch-to-epoch noise): v_r is its last window, b_r its lowest. Then
 
-    val_loss = mean_r v_r
-    gap      = mean_r (v_r - t_r)
-    penalty  = gap_penalty * max(0, gap)
-    score    = val_loss + penalty            (minimized)
+    val_loss     = mean_r v_r
+    overfit_gap  = mean_r (v_r - b_r)        how far validation ended above its own best
+    penalty      = gap_penalty * overfit_gap
+    score        = val_loss + penalty        (minimized)
+
+The overfit gap is the part of the generalization gap that opened after a run stopped
+improving on validation: zero for a run that settled or is still improving, the rise for one
+that turned. The plain train/validation gap is stored too (`gap`, with training loss taken from
+each run's last weights with dropout off, as validation is), but it is not penalized: a time
+series' later validation windows are harder than its training windows for every model, and
+penalizing that gap favours models that fit the training data worse.
 
 `gap_penalty = 0` gives a plain validation-loss sweep. Every component is stored on the trial,
 so a reviewer can see why it ranked where it did.
@@ -16,18 +21,20 @@ so a reviewer can see why it ranked where it did.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 
-# How many final epochs a run's final loss averages over.
+# How many epochs a run's final (and best) loss averages over.
 TAIL_EPOCHS = 5
 
 
 class Score(NamedTuple):
     val_loss: float
     train_loss: float
-    gap: float
+    gap: float  # validation - training (informational)
+    overfit_gap: float  # validation's final level above its best (penalized)
     penalty: float
     score: float
 
@@ -38,10 +45,21 @@ def final_loss(curve: np.ndarray) -> float:
     return float(np.mean(finite[-TAIL_EPOCHS:])) if finite.size else float("nan")
 
 
-def score(train_final: np.ndarray, val_final: np.ndarray, gap_penalty: float) -> Score:
-    """Aggregate per-repeat final losses, shape (n_repeats,), into the trial's score."""
+def best_loss(curve: np.ndarray) -> float:
+    """Lowest mean over TAIL_EPOCHS consecutive finite epochs: the run's best level, averaged
+    as its final loss is (so a settled noisy curve ends close to it)."""
+    finite = curve[np.isfinite(curve)]
+    if finite.size <= TAIL_EPOCHS:
+        return final_loss(curve)
+    return float(np.convolve(finite, np.ones(TAIL_EPOCHS) / TAIL_EPOCHS, mode="valid").min())
+
+
+def score(val_curves: Sequence[np.ndarray], train_fit: np.ndarray, gap_penalty: float) -> Score:
+    """The trial's score from its repeats' validation curves and their training losses."""
+    val_final = np.array([final_loss(v) for v in val_curves])
+    val_best = np.array([best_loss(v) for v in val_curves])
     val_loss = float(np.mean(val_final))
-    train_loss = float(np.mean(train_final))
-    gap = float(np.mean(np.asarray(val_final) - np.asarray(train_final)))
-    penalty = gap_penalty * max(0.0, gap)
-    return Score(val_loss, train_loss, gap, penalty, val_loss + penalty)
+    overfit_gap = float(np.mean(np.maximum(0.0, val_final - val_best)))
+    penalty = gap_penalty * overfit_gap
+    return Score(val_loss, float(np.mean(train_fit)), float(np.mean(val_final - train_fit)),
+                 overfit_gap, penalty, val_loss + penalty)

@@ -19,7 +19,7 @@ from . import keys
 BULKY = (keys.CURVES, keys.EVIDENCE)
 FIGURES_FOR_BEST = 10  # per-trial learning-curve figures written by the report
 
-COLUMNS = [keys.LABEL, keys.AGREEMENT, keys.VAL_LOSS, keys.GAP, keys.PENALTY]
+COLUMNS = [keys.LABEL, keys.AGREEMENT, keys.VAL_LOSS, keys.OVERFIT_GAP, keys.PENALTY, keys.GAP]
 
 
 def trial_table(study: optuna.Study) -> pd.DataFrame:

@@ -75,7 +75,9 @@ def trial_note(number: int, attrs: dict[str, Any], params: dict[str, Any]) -> st
         f"| validation loss (mean over repeats) | {_fmt(attrs.get(keys.VAL_LOSS))} |",
         f"| training loss (last weights, dropout off) | {_fmt(attrs.get(keys.TRAIN_LOSS))} |",
         f"| gap (validation - training) | {_fmt(attrs.get(keys.GAP))} |",
-        f"| penalty | {_fmt(attrs.get(keys.PENALTY))} |",
+        f"| overfit gap (validation's final level above its best) | "
+        f"{_fmt(attrs.get(keys.OVERFIT_GAP))} |",
+        f"| penalty (gap_penalty x overfit gap) | {_fmt(attrs.get(keys.PENALTY))} |",
         "",
         "| repeat | seed | label | best epoch | early stop |",
         "|---|---|---|---|---|",
@@ -124,7 +126,8 @@ def study_note(spec: dict[str, Any], baseline: dict[str, float]) -> str:
     return "\n".join([
         f"## sweeper study {spec.get('name')}",
         "",
-        "Score = validation loss + gap_penalty x max(0, validation - training), averaged over "
+        "Score = validation loss + gap_penalty x overfit gap (how far validation ended above "
+        "its own best), averaged over "
         f"{spec.get('repeats')} seeded repeats per trial. Naive-forecast validation loss: "
         + ", ".join(f"{k} {v:.4g}" for k, v in baseline.items()) + ".",
         "",

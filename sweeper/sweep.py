@@ -25,7 +25,7 @@ from optuna.artifacts import FileSystemArtifactStore
 from . import keys
 from .data import Windows
 from .diagnosis import Label, TrialDiagnosis, diagnose_run, diagnose_trial
-from .objective import final_loss, score
+from .objective import score
 from .pruning import make_pruner, report_steps
 from .review import artifact_store, publish_study_figures, publish_study_note, publish_trial
 from .space import suggest
@@ -146,8 +146,8 @@ class TrialObjective:
         runs = [diagnose_run(*result.curve(r), baseline=baseline, reference=reference,
                              grad_norm=result.signals(r)[0]) for r in range(len(seeds))]
         verdict = diagnose_trial(runs)
-        val_final = np.array([final_loss(result.curve(r)[1]) for r in range(len(seeds))])
-        parts = score(result.train_fit, val_final, spec.gap_penalty)
+        parts = score([result.curve(r)[1] for r in range(len(seeds))], result.train_fit,
+                      spec.gap_penalty)
         diagnosis_s = time.perf_counter() - t0
 
         attrs = trial_attrs(config, seeds, self.device, result, verdict, parts)
@@ -188,8 +188,7 @@ class TrialObjective:
             deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
         if len(done) < SCREEN_AFTER:
             return None
-        one = score(first.train_fit[:1], np.array([final_loss(first.curve(0)[1])]),
-                    self.spec.gap_penalty).score
+        one = score([first.curve(0)[1]], first.train_fit[:1], self.spec.gap_penalty).score
         bar = float(np.median(done))
         if not one > bar:
             return None
@@ -237,6 +236,7 @@ def trial_attrs(config: dict[str, Any], seeds: list[int], device: torch.device,
         keys.VAL_LOSS: parts.val_loss,
         keys.TRAIN_LOSS: parts.train_loss,
         keys.GAP: parts.gap,
+        keys.OVERFIT_GAP: parts.overfit_gap,
         keys.PENALTY: parts.penalty,
         keys.BEST_EPOCH: int(np.median(best_epochs)) if best_epochs else None,
         keys.CONFIG: config,

@@ -46,7 +46,8 @@ def test_sweep_stores_diagnosis_score_and_curves(in_tmp, capsys):
         assert len(a[keys.REPEAT_LABELS]) == 2 and a[keys.AGREEMENT].endswith(a[keys.LABEL])
         assert a[keys.REASON] and a[keys.RECOMMENDATION]
         assert t.value == pytest.approx(a[keys.VAL_LOSS] + a[keys.PENALTY])
-        assert a[keys.PENALTY] == pytest.approx(max(0.0, a[keys.GAP]))  # gap_penalty 1
+        assert a[keys.PENALTY] == pytest.approx(a[keys.OVERFIT_GAP])  # gap_penalty 1
+        assert a[keys.OVERFIT_GAP] >= 0.0 and np.isfinite(a[keys.GAP])
         assert a[keys.DEVICE] == "cpu"
         assert a[keys.ENGINE]["engine"] in ("sequential", "vectorized")
         assert a[keys.SEEDS] == derive_seeds(0, t.number, 2)
