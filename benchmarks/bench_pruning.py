@@ -1,7 +1,7 @@
 """Pruning: degradation stopping plus Optuna pruners vs no pruning, on sweeper's own objective.
 
 On the sunspots series (60/20/20 in time order), sweeper's default study (3 repeats, score =
-val + max(0, gap)) runs with:
+val + overfit gap) runs with:
 
     none            every run trains every epoch
     degradation     runs stop once validation degrades (patience 20, 10% rise)

@@ -5,10 +5,10 @@ order, each contender runs an Optuna study over the same space until it has used
 budget of member-epochs (one epoch of one seeded run). The test split is never seen by a sweep.
 
     (a) plain    TPE, one run per trial, validation-loss objective, MedianPruner
-    (b) sweeper  sweeper's defaults: 3 repeats, score = val + max(0, gap), degradation stopping,
+    (b) sweeper  sweeper's defaults: 3 repeats, score = val + overfit gap, degradation stopping,
                  MedianPruner
     (c) repeats-no-penalty  3 repeats, score = val loss (degradation stopping on)
-        penalty-no-repeats  1 run per trial, score = val + max(0, gap) (degradation stopping on)
+        penalty-no-repeats  1 run per trial, score = val + overfit gap (degradation stopping on)
     (d) sweeper-screened    sweeper with Study.screen: one run first, the other 2 repeats only
                             when it scores at or below the median completed trial
 

@@ -42,7 +42,8 @@ class Study:
     # Train one repeat first and the others only when that run scores at or below the median
     # completed trial: repeats go to configurations that may win, and more trials fit a budget.
     screen: bool = False
-    # Score = val_loss + gap_penalty * max(0, gap); 0 is a plain validation-loss sweep.
+    # Score = val_loss + gap_penalty * overfit gap (validation above its own best); 0 is a
+    # plain validation-loss sweep.
     gap_penalty: float = 1.0
     # An Optuna pruner by name (see PRUNERS) or any optuna.pruners instance.
     pruner: Any = "median"
