@@ -181,7 +181,12 @@ def main() -> None:
     p.add_argument("--data", nargs="+", type=Path, help="evaluation sets (default: both)")
     args = p.parse_args()
     rule = true_label if args.rule == "v2" else true_label_v1
-    for path in args.data or [f for f in DATA.values() if f.exists()]:
+    paths = args.data or [f for f in DATA.values() if f.exists()] or [DATA["development"]]
+    missing = [str(f) for f in paths if not f.is_file()]
+    if missing:
+        p.error(f"no evaluation set at {', '.join(missing)}; build one with "
+                "benchmarks/make_diagnosis_eval.py.")
+    for path in paths:
         evaluate(path, rule, args.noise_draws)
 
 

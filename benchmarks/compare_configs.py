@@ -25,7 +25,7 @@ import torch
 from sweeper import Data, Space
 from sweeper.data import prepare
 from sweeper.diagnosis import diagnose_run
-from sweeper.objective import final_loss
+from sweeper.objective import score
 from sweeper.plots import curve_figure_data, draw_multiple_runs, save_png
 from sweeper.space import suggest
 from sweeper.sweep import derive_seeds
@@ -78,8 +78,10 @@ def main() -> None:
         runs = [diagnose_run(t, v, baseline=baseline, grad_norm=result.signals(r)[0])
                 for r, (t, v) in enumerate(curves)]
         labels = Counter(d.label.value for d in runs)
-        val = np.array([final_loss(v) for _, v in curves])
-        gap = np.array([final_loss(v) - final_loss(t) for t, v in curves])
+        # Each repeat's parts as sweeper scores them (gap: training loss with dropout off).
+        parts = [score([v], result.train_fit[r:r + 1], 0.0) for r, (_, v) in enumerate(curves)]
+        val = np.array([s.val_loss for s in parts])
+        gap = np.array([s.gap for s in parts])
         best = [d.evidence.get("best_epoch") for d in runs if d.evidence.get("best_epoch")]
         print(f"{name:32s} {', '.join(f'{n} {lbl}' for lbl, n in labels.most_common()):32s} "
               f"{val.mean():>10.4g} ± {val.std():<8.2g} {gap.mean():>8.3g} "

@@ -131,7 +131,7 @@ class TrialObjective:
             # One run first; the other repeats only for a configuration that may rank high.
             result = train(seeds[:1], on_report)
             if not prune_reason:
-                screened = self._screen(trial, result, config["loss"])
+                screened = self._screen(trial, result)
             if screened or prune_reason:
                 seeds = seeds[:1]
             else:
@@ -181,7 +181,7 @@ class TrialObjective:
             raise optuna.TrialPruned(prune_reason[0])
         return parts.score
 
-    def _screen(self, trial: optuna.Trial, first: TrainResult, loss: str) -> str | None:
+    def _screen(self, trial: optuna.Trial, first: TrainResult) -> str | None:
         """Why the other repeats are skipped: the first run scored worse than the median
         completed trial (once SCREEN_AFTER trials have completed), or None to train them."""
         done = [t.value for t in trial.study.get_trials(
