@@ -140,9 +140,10 @@ def test_a_signal_fails_the_running_trial_and_keeps_the_finished_ones(tmp_path, 
     url = str(tmp_path / "journal.log")
     with background(SLOW, "--jobs", jobs, "--n-trials", 20, "--storage", url,
                     cwd=tmp_path) as proc:
+        # Running with its parameters drawn: one signalled before that has nothing to queue.
         wait_for(lambda: sum(t.state in FINISHED for t in trials("slow_toy", url)) >= 1
-                 and any(t.state == RUNNING for t in trials("slow_toy", url)), 120,
-                 "a finished and a running trial")
+                 and any(t.state == RUNNING and t.params for t in trials("slow_toy", url)),
+                 120, "a finished and a running trial with its parameters")
         proc.send_signal(sig)
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == code, out[-3000:]
