@@ -5,10 +5,11 @@ val + overfit gap) runs with:
 
     none            every run trains every epoch
     degradation     runs stop once validation degrades (patience 20, 10% rise)
-    median+deg      degradation stopping and MedianPruner (sweeper's default)
+    median+deg      degradation stopping and MedianPruner, every trial trains all repeats
     sha+deg         degradation stopping and SuccessiveHalvingPruner
-    median+deg+screen   median+deg, and Study.screen: a trial's other repeats train only when
-                    its first run scores at or below the median completed trial
+    median+deg+screen   sweeper's default: median+deg, and screening (a trial's other repeats
+                    train only when its first run scores at or below the median completed
+                    trial; otherwise the trial is pruned)
 
 Two protocols, each over several study seeds (same TPE seed for every variant):
     fixed trials    N trials each: member-epochs used (one epoch of one seeded run), saved vs

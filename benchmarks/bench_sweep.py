@@ -6,11 +6,11 @@ budget of member-epochs (one epoch of one seeded run). The test split is never s
 
     (a) plain    TPE, one run per trial, validation-loss objective, MedianPruner
     (b) sweeper  sweeper's defaults: 3 repeats, score = val + overfit gap, degradation stopping,
-                 MedianPruner
-    (c) repeats-no-penalty  3 repeats, score = val loss (degradation stopping on)
+                 MedianPruner, screening (one run first; the other 2 repeats only when it
+                 scores at or below the median completed trial, else the trial is pruned)
+    (c) repeats-no-penalty  sweeper with score = val loss
         penalty-no-repeats  1 run per trial, score = val + overfit gap (degradation stopping on)
-    (d) sweeper-screened    sweeper with Study.screen: one run first, the other 2 repeats only
-                            when it scores at or below the median completed trial
+        sweeper-unscreened  sweeper with every trial training all 3 repeats
 
 For each study (series x contender x study seed):
     - test loss of the chosen configuration, retrained with 5 fresh seeds for its full epochs
@@ -22,7 +22,7 @@ For each study (series x contender x study seed):
 Losses are MSE on standardized series (scaled with the training part's statistics).
 
     python benchmarks/bench_sweep.py --quick      # CI smoke: 1 series, 1 study seed, tiny budget
-    python benchmarks/bench_sweep.py              # full: 3 series x 4 contenders x 5 study seeds
+    python benchmarks/bench_sweep.py              # full: 3 series x 5 contenders x 5 study seeds
 """
 
 from __future__ import annotations
@@ -52,10 +52,10 @@ SPACE = Space(hidden=IntRange(4, 48), layers=IntRange(1, 2), dropout=FloatRange(
 # name -> (repeats, gap_penalty, degradation stopping, screen)
 CONTENDERS = {
     "plain": (1, 0.0, False, False),
-    "sweeper": (3, 1.0, True, False),
-    "repeats-no-penalty": (3, 0.0, True, False),
+    "sweeper": (3, 1.0, True, True),
+    "repeats-no-penalty": (3, 0.0, True, True),
     "penalty-no-repeats": (1, 1.0, True, False),
-    "sweeper-screened": (3, 1.0, True, True),
+    "sweeper-unscreened": (3, 1.0, True, False),
 }
 RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS = 5, 5, 3
 

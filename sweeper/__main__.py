@@ -42,6 +42,9 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
                                        "(default runs/<study name>/artifacts)")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--seed", type=int, help="study seed: sampler and every repeat's seed")
+    p.add_argument("--screen", action=argparse.BooleanOptionalAction,
+                   help="train one repeat first and the rest only for trials scoring at or "
+                        "below the median (the default; --no-screen trains every repeat)")
     p.add_argument("--pruner", help="none, median, percentile, successive_halving, hyperband, "
                                     "patient")
     p.add_argument("--engine", help="auto, vectorized or sequential: how repeats train")
@@ -90,7 +93,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         flags = {"n_trials": args.n_trials, "repeats": args.repeats, "storage": args.storage,
                  "artifacts": args.artifacts,
                  "device": args.device, "seed": args.seed, "pruner": args.pruner,
-                 "engine": args.engine, "max_failures": args.max_failures}
+                 "engine": args.engine, "max_failures": args.max_failures,
+                 "screen": args.screen}
         try:
             spec = spec.override(**flags)
         except SpecError as exc:

@@ -32,7 +32,6 @@ EARLY_STOP = "early_stop"  # per repeat: None or {"epoch", "turn_epoch", "reason
 CURVES = "curves"
 TIMING = "timing"  # seconds: training, diagnosis, storage calls, figure and note
 PRUNE_REASON = "prune_reason"
-SCREENED = "screened"  # why only the first repeat trained (Study.screen)
 REVIEW_ERROR = "review_error"  # why the trial's figure or note could not be saved
 FAIL_REASON = "fail_reason"
 WORKER = "worker"  # {"host", "pid"} of the process running the trial

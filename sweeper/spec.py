@@ -40,8 +40,9 @@ class Study:
     # Finished trials to reach; a resumed study only runs what is missing.
     n_trials: int = 20
     # Train one repeat first and the others only when that run scores at or below the median
-    # completed trial: repeats go to configurations that may win, and more trials fit a budget.
-    screen: bool = False
+    # completed trial; otherwise the trial is pruned with that reason. Repeats go to
+    # configurations that may win, and more trials fit a budget.
+    screen: bool = True
     # Score = val_loss + gap_penalty * overfit gap (validation above its own best); 0 is a
     # plain validation-loss sweep.
     gap_penalty: float = 1.0

@@ -126,13 +126,12 @@ class TrialObjective:
                 on_epoch=on_epoch, engine=spec.engine,
             )
 
-        screened = None
         if spec.screen and len(seeds) > 1:
             # One run first; the other repeats only for a configuration that may rank high.
             result = train(seeds[:1], on_report)
             if not prune_reason:
-                screened = self._screen(trial, result)
-            if screened or prune_reason:
+                prune_reason.extend(filter(None, [self._screen(trial, result)]))
+            if prune_reason:
                 seeds = seeds[:1]
             else:
                 result = combine(result, train(seeds[1:], None))
@@ -161,8 +160,6 @@ class TrialObjective:
             prune_reason.insert(0, f"diverged: {verdict.reason}")
         if prune_reason:
             attrs[keys.PRUNE_REASON] = prune_reason[0]
-        if screened:
-            attrs[keys.SCREENED] = screened
         t0 = time.perf_counter()
         write_attrs(trial, attrs)
         storage_s += time.perf_counter() - t0
