@@ -19,6 +19,7 @@ study = Study(
         batch_size=32,
     ),
     repeats=3,
+    screen=True,
     n_trials=30,
     gap_penalty=1.0,
     pruner="median",
