@@ -5,12 +5,14 @@ order, each contender runs an Optuna study over the same space until it has used
 budget of member-epochs (one epoch of one seeded run). The test split is never seen by a sweep.
 
     (a) plain    TPE, one run per trial, validation-loss objective, MedianPruner
-    (b) sweeper  sweeper's defaults: 3 repeats, score = val + overfit gap, degradation stopping,
-                 MedianPruner, screening (one run first; the other 2 repeats only when it
-                 scores at or below the median completed trial, else the trial is pruned)
+    (b) sweeper  sweeper's defaults: 3 repeats, score = val + overfit gap + spread (standard
+                 error over repeats), degradation stopping, MedianPruner, screening (one run
+                 first; the other 2 repeats only when it scores at or below the median
+                 completed trial, else the trial is pruned)
     (c) repeats-no-penalty  sweeper with score = val loss
         penalty-no-repeats  1 run per trial, score = val + overfit gap (degradation stopping on)
         sweeper-unscreened  sweeper with every trial training all 3 repeats
+        sweeper-no-spread   sweeper with score = val + overfit gap
 
 For each study (series x contender x study seed):
     - test loss of the chosen configuration, retrained with 5 fresh seeds for its full epochs
@@ -22,7 +24,7 @@ For each study (series x contender x study seed):
 Losses are MSE on standardized series (scaled with the training part's statistics).
 
     python benchmarks/bench_sweep.py --quick      # CI smoke: 1 series, 1 study seed, tiny budget
-    python benchmarks/bench_sweep.py              # full: 3 series x 5 contenders x 5 study seeds
+    python benchmarks/bench_sweep.py              # full: 3 series x 6 contenders x 5 study seeds
 """
 
 from __future__ import annotations
@@ -49,13 +51,14 @@ SERIES = {"sunspots": 11, "co2": 12, "elnino": 12}  # name -> window
 SPACE = Space(hidden=IntRange(4, 48), layers=IntRange(1, 2), dropout=FloatRange(0.0, 0.5),
               weight_decay=FloatRange(1e-6, 1e-2, log=True), epochs=IntRange(20, 160, step=20),
               lr=3e-3, batch_size=32)
-# name -> (repeats, gap_penalty, degradation stopping, screen)
+# name -> (repeats, gap_penalty, spread_penalty, degradation stopping, screen)
 CONTENDERS = {
-    "plain": (1, 0.0, False, False),
-    "sweeper": (3, 1.0, True, True),
-    "repeats-no-penalty": (3, 0.0, True, True),
-    "penalty-no-repeats": (1, 1.0, True, False),
-    "sweeper-unscreened": (3, 1.0, True, False),
+    "plain": (1, 0.0, 0.0, False, False),
+    "sweeper": (3, 1.0, 1.0, True, True),
+    "repeats-no-penalty": (3, 0.0, 0.0, True, True),
+    "penalty-no-repeats": (1, 1.0, 0.0, True, False),
+    "sweeper-unscreened": (3, 1.0, 1.0, True, False),
+    "sweeper-no-spread": (3, 1.0, 0.0, True, True),
 }
 RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS = 5, 5, 3
 
@@ -69,9 +72,10 @@ def windows_for(name: str):
 
 
 def spec_for(contender: str, series: str, seed: int) -> Study:
-    repeats, penalty, stopping, screen = CONTENDERS[contender]
+    repeats, gap, spread, stopping, screen = CONTENDERS[contender]
     return Study(name=f"{series}-{contender}-{seed}", data=Data(source=series), space=SPACE,
-                 repeats=repeats, gap_penalty=penalty, pruner="median", seed=seed,
+                 repeats=repeats, gap_penalty=gap, spread_penalty=spread, pruner="median",
+                 seed=seed,
                  patience=20 if stopping else None, trial_figures=False, engine="sequential",
                  screen=screen)
 
@@ -81,12 +85,15 @@ def member_epochs(trial: optuna.trial.FrozenTrial) -> int:
     return sum(len(v) for v in curves["val"])
 
 
-def fresh_score(config: dict, windows, seeds: list[int], penalty: float) -> tuple[float, float]:
-    """(contender's score, mean final loss) of `config` retrained with `seeds`, no stopping."""
+def fresh_score(config: dict, windows, seeds: list[int],
+                spec: Study | None = None) -> tuple[float, float]:
+    """(score by `spec`'s penalties, mean final loss) of `config` retrained with `seeds`, no
+    stopping; no spec scores validation loss alone."""
     from sweeper.train import train_repeats
 
     res = train_repeats(config, windows, seeds, torch.device("cpu"), patience=None)
-    parts = score([res.curve(r)[1] for r in range(len(seeds))], res.train_fit, penalty)
+    parts = score([res.curve(r)[1] for r in range(len(seeds))], res.train_fit,
+                  spec.gap_penalty if spec else 0.0, spec.spread_penalty if spec else 0.0)
     return parts.score, parts.val_loss
 
 
@@ -111,10 +118,10 @@ def run_study(series: str, contender: str, seed: int, budget: int) -> dict:
     # Fresh seeds: far from the sweep's (which come from the study seed and trial number).
     base = 10_000 + 1000 * seed
     test_windows = dataclasses.replace(windows, val_x=windows.test_x, val_y=windows.test_y)
-    test_runs = [fresh_score(chosen, test_windows, [base + s], 0.0)[1]
+    test_runs = [fresh_score(chosen, test_windows, [base + s])[1]
                  for s in range(RETRAIN_SEEDS)]
     reeval = [fresh_score(t.user_attrs["config"], windows,
-                          [base + 100 + s for s in range(REEVAL_SEEDS)], spec.gap_penalty)[0]
+                          [base + 100 + s for s in range(REEVAL_SEEDS)], spec)[0]
               for t in ranked[:TOP_K]]
     rank_of_chosen = int(np.argsort(np.argsort(reeval))[0]) + 1
     states = [t.state for t in study.trials]

@@ -22,6 +22,7 @@ study = Study(
     screen=True,
     n_trials=30,
     gap_penalty=1.0,
+    spread_penalty=1.0,
     pruner="median",
     seed=0,
 )

@@ -18,6 +18,7 @@ VAL_LOSS = "val_loss"
 TRAIN_LOSS = "train_loss"
 GAP = "gap"
 OVERFIT_GAP = "overfit_gap"
+SPREAD = "spread"  # standard error of val_loss over repeats
 PENALTY = "penalty"
 SCORE = "score"
 

@@ -1,11 +1,13 @@
-"""The score a trial is ranked by: validation loss plus a penalty on the overfit gap.
+"""The score a trial is ranked by: validation loss plus penalties on the overfit gap and on
+the repeats' disagreement.
 
 For repeats r = 1..R, each run's validation curve is averaged over windows of five epochs (to
 damp epoch-to-epoch noise): v_r is its last window, b_r its lowest. Then
 
     val_loss     = mean_r v_r
     overfit_gap  = mean_r (v_r - b_r)        how far validation ended above its own best
-    penalty      = gap_penalty * overfit_gap
+    spread       = std_r(v_r) / sqrt(R)      standard error of val_loss (0 for one run)
+    penalty      = gap_penalty * overfit_gap + spread_penalty * spread
     score        = val_loss + penalty        (minimized)
 
 The overfit gap is the part of the generalization gap that opened after a run stopped
@@ -15,8 +17,12 @@ each run's last weights with dropout off, as validation is), but it is not penal
 series' later validation windows are harder than its training windows for every model, and
 penalizing that gap favours models that fit the training data worse.
 
-`gap_penalty = 0` gives a plain validation-loss sweep. Every component is stored on the trial,
-so a reviewer can see why it ranked where it did.
+The spread term ranks a configuration by how well it does for a seed the sweep has not tried
+rather than for the seeds it has: of two with the same mean, the one whose repeats agree
+wins, and a mean that is low by luck of one seed counts for less.
+
+`gap_penalty = spread_penalty = 0` gives a plain validation-loss sweep. Every component is
+stored on the trial, so a reviewer can see why it ranked where it did.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ class Score(NamedTuple):
     train_loss: float
     gap: float  # validation - training (informational)
     overfit_gap: float  # validation's final level above its best (penalized)
+    spread: float  # standard error of val_loss over repeats (penalized)
     penalty: float
     score: float
 
@@ -54,12 +61,15 @@ def best_loss(curve: np.ndarray) -> float:
     return float(np.convolve(finite, np.ones(TAIL_EPOCHS) / TAIL_EPOCHS, mode="valid").min())
 
 
-def score(val_curves: Sequence[np.ndarray], train_fit: np.ndarray, gap_penalty: float) -> Score:
+def score(val_curves: Sequence[np.ndarray], train_fit: np.ndarray, gap_penalty: float,
+          spread_penalty: float = 0.0) -> Score:
     """The trial's score from its repeats' validation curves and their training losses."""
     val_final = np.array([final_loss(v) for v in val_curves])
     val_best = np.array([best_loss(v) for v in val_curves])
     val_loss = float(np.mean(val_final))
     overfit_gap = float(np.mean(np.maximum(0.0, val_final - val_best)))
-    penalty = gap_penalty * overfit_gap
+    n = len(val_final)
+    spread = float(np.std(val_final, ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+    penalty = gap_penalty * overfit_gap + spread_penalty * spread
     return Score(val_loss, float(np.mean(train_fit)), float(np.mean(val_final - train_fit)),
-                 overfit_gap, penalty, val_loss + penalty)
+                 overfit_gap, spread, penalty, val_loss + penalty)

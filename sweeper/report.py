@@ -19,7 +19,8 @@ from . import keys
 BULKY = (keys.CURVES, keys.EVIDENCE)
 FIGURES_FOR_BEST = 10  # per-trial learning-curve figures written by the report
 
-COLUMNS = [keys.LABEL, keys.AGREEMENT, keys.VAL_LOSS, keys.OVERFIT_GAP, keys.PENALTY, keys.GAP]
+COLUMNS = [keys.LABEL, keys.AGREEMENT, keys.VAL_LOSS, keys.OVERFIT_GAP, keys.SPREAD, keys.PENALTY,
+           keys.GAP]
 
 
 def trial_table(study: optuna.Study) -> pd.DataFrame:
@@ -64,7 +65,8 @@ def best_summary(study: optuna.Study) -> str:
                        for k, v in best.params.items())
     return "\n".join([
         f"Best trial: #{best.number}  score {best.value:.4g} = validation loss "
-        f"{a.get(keys.VAL_LOSS, float('nan')):.4g} + gap penalty {a.get(keys.PENALTY, 0.0):.4g}",
+        f"{a.get(keys.VAL_LOSS, float('nan')):.4g} + penalty {a.get(keys.PENALTY, 0.0):.4g} "
+        f"(overfit gap {a.get(keys.OVERFIT_GAP, 0.0):.4g}, spread {a.get(keys.SPREAD, 0.0):.4g})",
         f"  params:         {params}",
         f"  diagnosis:      {a.get(keys.LABEL)}: {a.get(keys.REASON)}",
         f"  recommendation: {a.get(keys.RECOMMENDATION)}",

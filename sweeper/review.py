@@ -77,7 +77,9 @@ def trial_note(number: int, attrs: dict[str, Any], params: dict[str, Any]) -> st
         f"| gap (validation - training) | {_fmt(attrs.get(keys.GAP))} |",
         f"| overfit gap (validation's final level above its best) | "
         f"{_fmt(attrs.get(keys.OVERFIT_GAP))} |",
-        f"| penalty (gap_penalty x overfit gap) | {_fmt(attrs.get(keys.PENALTY))} |",
+        f"| spread (standard error over repeats) | {_fmt(attrs.get(keys.SPREAD))} |",
+        f"| penalty (gap_penalty x overfit gap + spread_penalty x spread) | "
+        f"{_fmt(attrs.get(keys.PENALTY))} |",
         "",
         "| repeat | seed | label | best epoch | early stop |",
         "|---|---|---|---|---|",
@@ -127,7 +129,8 @@ def study_note(spec: dict[str, Any], baseline: dict[str, float]) -> str:
         f"## sweeper study {spec.get('name')}",
         "",
         "Score = validation loss + gap_penalty x overfit gap (how far validation ended above "
-        "its own best), averaged over "
+        "its own best) + spread_penalty x spread (the standard error of validation loss over "
+        "repeats), over "
         f"{spec.get('repeats')} seeded repeats per trial. Naive-forecast validation loss: "
         + ", ".join(f"{k} {v:.4g}" for k, v in baseline.items()) + ".",
         "",

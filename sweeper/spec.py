@@ -46,6 +46,9 @@ class Study:
     # Score = val_loss + gap_penalty * overfit gap (validation above its own best); 0 is a
     # plain validation-loss sweep.
     gap_penalty: float = 1.0
+    # Score also adds spread_penalty * the standard error of the repeats' validation losses:
+    # configurations whose seeds agree rank above ones that are good for one seed only.
+    spread_penalty: float = 1.0
     # An Optuna pruner by name (see PRUNERS) or any optuna.pruners instance.
     pruner: Any = "median"
     # Optuna storage URL; None means sqlite:///runs/<name>/study.db.
@@ -88,9 +91,10 @@ class Study:
         _positive_int("max_failures", self.max_failures)
         if self.patience is not None:
             _positive_int("patience", self.patience)
-        if isinstance(self.gap_penalty, bool) or not isinstance(self.gap_penalty, (int, float)) \
-                or not self.gap_penalty >= 0:
-            raise must("Study.gap_penalty", "a number >= 0", self.gap_penalty)
+        for field in ("gap_penalty", "spread_penalty"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise must(f"Study.{field}", "a number >= 0", value)
         if isinstance(self.min_rise, bool) or not isinstance(self.min_rise, (int, float)) \
                 or not self.min_rise > 0:
             raise must("Study.min_rise", "a number > 0", self.min_rise)
@@ -129,6 +133,7 @@ class Study:
         return {
             "name": self.name, "data": self.data.describe(), "space": self.space.to_dict(),
             "repeats": self.repeats, "n_trials": self.n_trials, "gap_penalty": self.gap_penalty,
+            "spread_penalty": self.spread_penalty,
             "pruner": self.pruner if isinstance(self.pruner, str) else type(self.pruner).__name__,
             "seed": self.seed, "patience": self.patience, "min_rise": self.min_rise,
             "max_reports": self.max_reports, "engine": self.engine,

@@ -146,7 +146,7 @@ class TrialObjective:
                              grad_norm=result.signals(r)[0]) for r in range(len(seeds))]
         verdict = diagnose_trial(runs)
         parts = score([result.curve(r)[1] for r in range(len(seeds))], result.train_fit,
-                      spec.gap_penalty)
+                      spec.gap_penalty, spec.spread_penalty)
         diagnosis_s = time.perf_counter() - t0
 
         attrs = trial_attrs(config, seeds, self.device, result, verdict, parts)
@@ -234,6 +234,7 @@ def trial_attrs(config: dict[str, Any], seeds: list[int], device: torch.device,
         keys.TRAIN_LOSS: parts.train_loss,
         keys.GAP: parts.gap,
         keys.OVERFIT_GAP: parts.overfit_gap,
+        keys.SPREAD: parts.spread,
         keys.PENALTY: parts.penalty,
         keys.BEST_EPOCH: int(np.median(best_epochs)) if best_epochs else None,
         keys.CONFIG: config,
@@ -376,7 +377,7 @@ class AfterTrial:
         params = " ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
         if trial.state == optuna.trial.TrialState.COMPLETE:
             what = (f"{attrs.get(keys.LABEL, '?'):8s} score {trial.value:.4g} = val "
-                    f"{attrs[keys.VAL_LOSS]:.4g} + gap penalty {attrs[keys.PENALTY]:.4g}")
+                    f"{attrs[keys.VAL_LOSS]:.4g} + penalty {attrs[keys.PENALTY]:.4g}")
         elif trial.state == optuna.trial.TrialState.PRUNED:
             what = f"pruned   {attrs.get(keys.PRUNE_REASON, '')}"
         else:

@@ -21,7 +21,7 @@ def bench(*args, cwd):
 def test_bench_sweep_quick(tmp_path):
     out = bench(BENCH / "bench_sweep.py", "--quick", "--out", tmp_path / "rows.json", cwd=BENCH)
     for contender in ("plain", "sweeper", "repeats-no-penalty", "penalty-no-repeats",
-                      "sweeper-unscreened"):
+                      "sweeper-unscreened", "sweeper-no-spread"):
         assert f"| sunspots | {contender} |" in out
     assert (tmp_path / "rows.json").exists()
 

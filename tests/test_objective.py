@@ -22,6 +22,18 @@ def test_zero_penalty_is_a_plain_validation_sweep():
     assert s.score == s.val_loss and s.penalty == 0.0
 
 
+def test_spread_penalizes_repeats_that_disagree():
+    agree = [SETTLED * 1.0, SETTLED * 1.0, SETTLED * 1.0]
+    disagree = [SETTLED * 0.8, SETTLED * 1.0, SETTLED * 1.2]  # same mean, wider
+    assert score(agree, np.zeros(3), 0.0, 1.0).spread == pytest.approx(0.0)
+    s = score(disagree, np.zeros(3), 0.0, spread_penalty=2.0)
+    se = np.std([0.2, 0.25, 0.3], ddof=1) / np.sqrt(3)
+    assert s.val_loss == pytest.approx(0.25)
+    assert s.spread == pytest.approx(se)
+    assert s.penalty == pytest.approx(2.0 * se) and s.score == pytest.approx(0.25 + 2.0 * se)
+    assert score([SETTLED], np.zeros(1), 0.0, 1.0).spread == 0.0  # one run: nothing to spread
+
+
 def test_a_still_falling_or_short_run_has_no_overfit_gap():
     falling = np.linspace(1.0, 0.1, 30)
     assert score([falling], np.array([0.05]), 1.0).overfit_gap == 0.0

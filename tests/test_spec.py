@@ -51,6 +51,7 @@ def test_bad_study_files_are_one_sentence(fixture, message):
     [
         ({"repeats": 0}, r"Study.repeats must be an int >= 1, but got 0"),
         ({"gap_penalty": -1}, r"Study.gap_penalty must be a number >= 0"),
+        ({"spread_penalty": "high"}, r"Study.spread_penalty must be a number >= 0"),
         ({"pruner": "medain"}, r"Study.pruner must be one of .* \(did you mean 'median'\?\)"),
         ({"name": "a/b"}, r"Study.name must be letters"),
         ({"data": "toy"}, r"Study.data must be a Data"),

@@ -46,7 +46,9 @@ def test_sweep_stores_diagnosis_score_and_curves(in_tmp, capsys):
         assert len(a[keys.REPEAT_LABELS]) == 2 and a[keys.AGREEMENT].endswith(a[keys.LABEL])
         assert a[keys.REASON] and a[keys.RECOMMENDATION]
         assert t.value == pytest.approx(a[keys.VAL_LOSS] + a[keys.PENALTY])
-        assert a[keys.PENALTY] == pytest.approx(a[keys.OVERFIT_GAP])  # gap_penalty 1
+        # gap_penalty and spread_penalty 1
+        assert a[keys.PENALTY] == pytest.approx(a[keys.OVERFIT_GAP] + a[keys.SPREAD])
+        assert a[keys.SPREAD] >= 0.0
         assert a[keys.OVERFIT_GAP] >= 0.0 and np.isfinite(a[keys.GAP])
         assert a[keys.DEVICE] == "cpu"
         assert a[keys.ENGINE]["engine"] in ("sequential", "vectorized")
@@ -166,10 +168,10 @@ def test_consecutive_failures_stop_the_sweep(in_tmp, monkeypatch, capsys):
     assert len(load("tiny_toy").trials) == 3
 
 
-def test_gap_penalty_zero_scores_validation_loss_only(in_tmp, tmp_path):
+def test_zero_penalties_score_validation_loss_only(in_tmp, tmp_path):
     study_file = tmp_path / "nopenalty.py"
-    study_file.write_text(Path(TINY).read_text().replace('pruner="none",',
-                                                         'pruner="none", gap_penalty=0.0,'))
+    study_file.write_text(Path(TINY).read_text().replace(
+        'pruner="none",', 'pruner="none", gap_penalty=0.0, spread_penalty=0.0,'))
     assert main([str(study_file), "--n-trials", "2"]) == 0
     for t in load("tiny_toy").trials:
         assert t.value == pytest.approx(t.user_attrs[keys.VAL_LOSS])
