@@ -155,12 +155,12 @@ def test_a_signal_fails_the_running_trial_and_keeps_the_finished_ones(tmp_path, 
     word = "terminated (SIGTERM)" if sig == signal.SIGTERM else "interrupted"
     assert all(t.user_attrs[keys.FAIL_REASON].startswith(word) for t in failed)
     # Each interrupted configuration is queued, so that the resumed sweep runs it first. With
-    # two workers the other one may be signalled before its trial drew parameters: that trial
-    # has no configuration, and nothing is queued for it.
+    # two workers the other one may be signalled before (or while) its trial draws parameters:
+    # that trial has no whole configuration, and nothing is queued for it.
     queued = [t for t in ts if t.state == optuna.trial.TrialState.WAITING]
-    assert sorted(t.user_attrs[keys.RETRY_OF] for t in queued) == [t.number for t in failed
-                                                                    if t.params]
-    assert any(t.params for t in failed)
+    retried = sorted(t.user_attrs[keys.RETRY_OF] for t in queued)
+    assert retried and set(retried) <= {t.number for t in failed if t.params}
+    assert len(retried) == len(failed) or jobs == 2
     assert all(q.system_attrs["fixed_params"] == ts[q.user_attrs[keys.RETRY_OF]].params
                for q in queued)
     assert sum(t.state in FINISHED for t in ts) >= 1
