@@ -43,6 +43,7 @@ from joblib import Parallel, delayed
 
 from sweeper import Data, FloatRange, IntRange, Space, Study
 from sweeper.data import load_series, make_windows
+from sweeper.diagnosis import Label, diagnose_run
 from sweeper.objective import score
 from sweeper.pruning import make_pruner, report_steps
 from sweeper.sweep import TrialObjective
@@ -92,8 +93,12 @@ def fresh_score(config: dict, windows, seeds: list[int],
     from sweeper.train import train_repeats
 
     res = train_repeats(config, windows, seeds, torch.device("cpu"), patience=None)
+    baseline = windows.baseline(config["loss"])
+    overfit = [diagnose_run(*res.curve(r), baseline=baseline).label is Label.OVERFIT
+               for r in range(len(seeds))]
     parts = score([res.curve(r)[1] for r in range(len(seeds))], res.train_fit,
-                  spec.gap_penalty if spec else 0.0, spec.spread_penalty if spec else 0.0)
+                  spec.gap_penalty if spec else 0.0, spec.spread_penalty if spec else 0.0,
+                  overfit=overfit)
     return parts.score, parts.val_loss
 
 

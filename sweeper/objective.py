@@ -5,16 +5,21 @@ For repeats r = 1..R, each run's validation curve is averaged over windows of fi
 damp epoch-to-epoch noise): v_r is its last window, b_r its lowest. Then
 
     val_loss     = mean_r v_r
-    overfit_gap  = mean_r (v_r - b_r)        how far validation ended above its own best
+    overfit_gap  = mean_r o_r (v_r - b_r)    how far validation ended above its own best, where
+                                             o_r = 1 for a repeat diagnosed overfit, else 0
     spread       = std_r(v_r) / sqrt(R)      standard error of val_loss (0 for one run)
     penalty      = gap_penalty * overfit_gap + spread_penalty * spread
     score        = val_loss + penalty        (minimized)
 
 The overfit gap is the part of the generalization gap that opened after a run stopped
 improving on validation: zero for a run that settled or is still improving, the rise for one
-that turned. The plain train/validation gap is stored too (`gap`, with training loss taken from
-each run's last weights with dropout off, as validation is), but it is not penalized: a time
-series' later validation windows are harder than its training windows for every model, and
+that turned. Only a rise the diagnosis judged real counts: the lowest 5-epoch window of a
+noisy, level curve always lies a little below its last one, and penalizing that would rank
+down configurations for their noise rather than for overfitting.
+
+The plain train/validation gap is stored too (`gap`, with training loss taken from each run's
+last weights with dropout off, as validation is), but it is not penalized: a time series'
+later validation windows are harder than its training windows for every model, and
 penalizing that gap favours models that fit the training data worse.
 
 The spread term ranks a configuration by how well it does for a seed the sweep has not tried
@@ -62,12 +67,16 @@ def best_loss(curve: np.ndarray) -> float:
 
 
 def score(val_curves: Sequence[np.ndarray], train_fit: np.ndarray, gap_penalty: float,
-          spread_penalty: float = 0.0) -> Score:
-    """The trial's score from its repeats' validation curves and their training losses."""
+          spread_penalty: float = 0.0, overfit: Sequence[bool] | None = None) -> Score:
+    """The trial's score from its repeats' validation curves and their training losses;
+    `overfit` says which repeats the diagnosis labelled overfit (None: count every rise)."""
     val_final = np.array([final_loss(v) for v in val_curves])
     val_best = np.array([best_loss(v) for v in val_curves])
     val_loss = float(np.mean(val_final))
-    overfit_gap = float(np.mean(np.maximum(0.0, val_final - val_best)))
+    rise = np.maximum(0.0, val_final - val_best)
+    if overfit is not None:
+        rise = np.where(np.asarray(overfit, dtype=bool), rise, 0.0)
+    overfit_gap = float(np.mean(rise))
     n = len(val_final)
     spread = float(np.std(val_final, ddof=1) / np.sqrt(n)) if n > 1 else 0.0
     penalty = gap_penalty * overfit_gap + spread_penalty * spread

@@ -130,7 +130,7 @@ class TrialObjective:
             # One run first; the other repeats only for a configuration that may rank high.
             result = train(seeds[:1], on_report)
             if not prune_reason:
-                prune_reason.extend(filter(None, [self._screen(trial, result)]))
+                prune_reason.extend(filter(None, [self._screen(trial, result, config["loss"])]))
             if prune_reason:
                 seeds = seeds[:1]
             else:
@@ -146,7 +146,8 @@ class TrialObjective:
                              grad_norm=result.signals(r)[0]) for r in range(len(seeds))]
         verdict = diagnose_trial(runs)
         parts = score([result.curve(r)[1] for r in range(len(seeds))], result.train_fit,
-                      spec.gap_penalty, spec.spread_penalty)
+                      spec.gap_penalty, spec.spread_penalty,
+                      overfit=[run.label is Label.OVERFIT for run in runs])
         diagnosis_s = time.perf_counter() - t0
 
         attrs = trial_attrs(config, seeds, self.device, result, verdict, parts)
@@ -178,14 +179,17 @@ class TrialObjective:
             raise optuna.TrialPruned(prune_reason[0])
         return parts.score
 
-    def _screen(self, trial: optuna.Trial, first: TrainResult) -> str | None:
+    def _screen(self, trial: optuna.Trial, first: TrainResult, loss: str) -> str | None:
         """Why the other repeats are skipped: the first run scored worse than the median
         completed trial (once SCREEN_AFTER trials have completed), or None to train them."""
         done = [t.value for t in trial.study.get_trials(
             deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
         if len(done) < SCREEN_AFTER:
             return None
-        one = score([first.curve(0)[1]], first.train_fit[:1], self.spec.gap_penalty).score
+        run = diagnose_run(*first.curve(0), baseline=self.windows.baseline(loss),
+                           reference=self._best_val_loss(trial, loss))
+        one = score([first.curve(0)[1]], first.train_fit[:1], self.spec.gap_penalty,
+                    overfit=[run.label is Label.OVERFIT]).score
         bar = float(np.median(done))
         if not one > bar:
             return None

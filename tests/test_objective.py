@@ -34,6 +34,13 @@ def test_spread_penalizes_repeats_that_disagree():
     assert score([SETTLED], np.zeros(1), 0.0, 1.0).spread == 0.0  # one run: nothing to spread
 
 
+def test_only_repeats_diagnosed_overfit_count_toward_the_overfit_gap():
+    s = score([TURNED, TURNED], np.array([0.1, 0.1]), 1.0, overfit=[True, False])
+    assert s.overfit_gap == pytest.approx((0.15 + 0.0) / 2)
+    assert score([TURNED], np.array([0.1]), 1.0, overfit=[False]).overfit_gap == 0.0
+    assert score([TURNED], np.array([0.1]), 1.0).overfit_gap == pytest.approx(0.15)
+
+
 def test_a_still_falling_or_short_run_has_no_overfit_gap():
     falling = np.linspace(1.0, 0.1, 30)
     assert score([falling], np.array([0.05]), 1.0).overfit_gap == 0.0
