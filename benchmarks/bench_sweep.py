@@ -76,9 +76,8 @@ def spec_for(contender: str, series: str, seed: int) -> Study:
     repeats, gap, spread, stopping, screen = CONTENDERS[contender]
     return Study(name=f"{series}-{contender}-{seed}", data=Data(source=series), space=SPACE,
                  repeats=repeats, gap_penalty=gap, spread_penalty=spread, pruner="median",
-                 seed=seed,
-                 patience=20 if stopping else None, trial_figures=False, engine="sequential",
-                 screen=screen)
+                 seed=seed, patience=20 if stopping else None, trial_figures=False,
+                 engine="sequential", screen=screen)
 
 
 def member_epochs(trial: optuna.trial.FrozenTrial) -> int:
@@ -93,11 +92,13 @@ def fresh_score(config: dict, windows, seeds: list[int],
     from sweeper.train import train_repeats
 
     res = train_repeats(config, windows, seeds, torch.device("cpu"), patience=None)
-    baseline = windows.baseline(config["loss"])
-    overfit = [diagnose_run(*res.curve(r), baseline=baseline).label is Label.OVERFIT
-               for r in range(len(seeds))]
-    parts = score([res.curve(r)[1] for r in range(len(seeds))], res.train_fit,
-                  spec.gap_penalty if spec else 0.0, spec.spread_penalty if spec else 0.0,
+    gap, spread, overfit = 0.0, 0.0, None
+    if spec is not None:  # the overfit gap counts the repeats diagnosed overfit, as in a sweep
+        gap, spread = spec.gap_penalty, spec.spread_penalty
+        baseline = windows.baseline(config["loss"])
+        overfit = [diagnose_run(*res.curve(r), baseline=baseline).label is Label.OVERFIT
+                   for r in range(len(seeds))]
+    parts = score([res.curve(r)[1] for r in range(len(seeds))], res.train_fit, gap, spread,
                   overfit=overfit)
     return parts.score, parts.val_loss
 

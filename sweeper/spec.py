@@ -43,8 +43,8 @@ class Study:
     # completed trial; otherwise the trial is pruned with that reason. Repeats go to
     # configurations that may win, and more trials fit a budget.
     screen: bool = True
-    # Score = val_loss + gap_penalty * overfit gap (validation above its own best); 0 is a
-    # plain validation-loss sweep.
+    # Score = val_loss + gap_penalty * overfit gap (validation above its own best, on repeats
+    # diagnosed overfit); with spread_penalty 0 too, a plain validation-loss sweep.
     gap_penalty: float = 1.0
     # Score also adds spread_penalty * the standard error of the repeats' validation losses:
     # configurations whose seeds agree rank above ones that are good for one seed only.

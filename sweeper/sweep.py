@@ -24,8 +24,8 @@ from optuna.artifacts import FileSystemArtifactStore
 
 from . import keys
 from .data import Windows
-from .diagnosis import Label, TrialDiagnosis, diagnose_run, diagnose_trial
-from .objective import score
+from .diagnosis import Diagnosis, Label, TrialDiagnosis, diagnose_run, diagnose_trial
+from .objective import Score, score
 from .pruning import make_pruner, report_steps
 from .review import artifact_store, publish_study_figures, publish_study_note, publish_trial
 from .space import suggest
@@ -129,8 +129,9 @@ class TrialObjective:
         if spec.screen and len(seeds) > 1:
             # One run first; the other repeats only for a configuration that may rank high.
             result = train(seeds[:1], on_report)
-            if not prune_reason:
-                prune_reason.extend(filter(None, [self._screen(trial, result, config["loss"])]))
+            screened = None if prune_reason else self._screen(trial, result, config["loss"])
+            if screened:
+                prune_reason.append(screened)
             if prune_reason:
                 seeds = seeds[:1]
             else:
@@ -142,12 +143,8 @@ class TrialObjective:
         reference = self._best_val_loss(trial, config["loss"])
         storage_s += time.perf_counter() - t0
         t0 = time.perf_counter()
-        runs = [diagnose_run(*result.curve(r), baseline=baseline, reference=reference,
-                             grad_norm=result.signals(r)[0]) for r in range(len(seeds))]
+        runs, parts = self._judge(result, baseline, reference)
         verdict = diagnose_trial(runs)
-        parts = score([result.curve(r)[1] for r in range(len(seeds))], result.train_fit,
-                      spec.gap_penalty, spec.spread_penalty,
-                      overfit=[run.label is Label.OVERFIT for run in runs])
         diagnosis_s = time.perf_counter() - t0
 
         attrs = trial_attrs(config, seeds, self.device, result, verdict, parts)
@@ -186,16 +183,26 @@ class TrialObjective:
             deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
         if len(done) < SCREEN_AFTER:
             return None
-        run = diagnose_run(*first.curve(0), baseline=self.windows.baseline(loss),
-                           reference=self._best_val_loss(trial, loss))
-        one = score([first.curve(0)[1]], first.train_fit[:1], self.spec.gap_penalty,
-                    overfit=[run.label is Label.OVERFIT]).score
+        one = self._judge(first, self.windows.baseline(loss),
+                          self._best_val_loss(trial, loss))[1].score
         bar = float(np.median(done))
         if not one > bar:
             return None
         return (f"screened: its first run scored {one:.4g}, worse than the median {bar:.4g} of "
                 f"{len(done)} completed trials, so its other {self.spec.repeats - 1} repeats "
                 "were not trained")
+
+    def _judge(self, result: TrainResult, baseline: float,
+               reference: float | None) -> tuple[list[Diagnosis], Score]:
+        """Each repeat's diagnosis, and the score, whose overfit gap counts the repeats
+        diagnosed overfit."""
+        runs = [diagnose_run(*result.curve(r), baseline=baseline, reference=reference,
+                             grad_norm=result.signals(r)[0])
+                for r in range(len(result.n_epochs_run))]
+        parts = score([result.curve(r)[1] for r in range(len(runs))], result.train_fit,
+                      self.spec.gap_penalty, self.spec.spread_penalty,
+                      overfit=[run.label is Label.OVERFIT for run in runs])
+        return runs, parts
 
     @staticmethod
     def _best_val_loss(trial: optuna.Trial, loss: str) -> float | None:
