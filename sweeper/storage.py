@@ -30,6 +30,8 @@ SQLITE_TIMEOUT_S = 60
 # A running trial records a heartbeat this often; one silent for GRACE_S is taken as dead.
 HEARTBEAT_S = 10
 GRACE_S = 60
+# Opening a new database while another process creates its tables fails once; try this often.
+SCHEMA_RACE_TRIES = 3
 # How long a storage call is retried through an outage before the worker gives up.
 RETRY_FOR_S = 120
 
@@ -96,9 +98,19 @@ def make_storage(url: str, retry: bool = True, warn: Callable[[str], None] | Non
     with warnings.catch_warnings():  # heartbeats are experimental in name only
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         def connect() -> optuna.storages.RDBStorage:
-            return optuna.storages.RDBStorage(
-                real, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_S,
-                grace_period=GRACE_S, heartbeat_stale_trial_callback=requeue_stale)
+            tries = 0
+            while True:
+                try:
+                    return optuna.storages.RDBStorage(
+                        real, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_S,
+                        grace_period=GRACE_S, heartbeat_stale_trial_callback=requeue_stale)
+                except Exception as exc:
+                    # Another process created the tables between Optuna's check and its
+                    # CREATE TABLE: they exist now, so opening again finds them.
+                    tries += 1
+                    if tries == SCHEMA_RACE_TRIES or "already exists" not in str(_root(exc)):
+                        raise
+                    time.sleep(0.1 * tries)
 
         try:
             rdb = retrying(connect, url, warn) if retry_open else connect()

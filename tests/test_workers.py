@@ -17,7 +17,6 @@ from conftest import wait_for
 
 from sweeper import keys
 from sweeper.storage import make_storage
-from sweeper.validate import SpecError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FAST, SLOW = str(FIXTURES / "fast_toy.py"), str(FIXTURES / "slow_toy.py")
@@ -175,11 +174,7 @@ def test_after_kill_9_the_rerun_reclaims_the_trial_and_reaches_the_count(tmp_pat
     with background(*args, cwd=tmp_path) as proc:
         def just_started():  # so that it cannot finish before the kill lands
             now = datetime.datetime.now()
-            try:
-                ts = trials("slow_toy", url)
-            except SpecError:  # the sweep is still creating the SQLite file's tables
-                return None
-            return next((t for t in ts
+            return next((t for t in trials("slow_toy", url)
                          if t.state == RUNNING and keys.WORKER in t.user_attrs and t.params
                          and (now - t.datetime_start).total_seconds() < 0.8), None)
 
@@ -198,6 +193,26 @@ def test_after_kill_9_the_rerun_reclaims_the_trial_and_reaches_the_count(tmp_pat
     retry = [t for t in ts if t.user_attrs.get(keys.RETRY_OF) == killed.number]
     assert len(retry) == 1 and retry[0].params == killed.params
     assert retry[0].state in FINISHED
+
+
+def test_a_database_whose_tables_another_process_just_created_opens(tmp_path, monkeypatch):
+    import sqlalchemy.exc
+
+    real, calls = optuna.storages.RDBStorage, []
+
+    class Racing(real):  # another process creates the tables under our first open
+        def __init__(self, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == 1:
+                real(*args, **kwargs)
+                raise sqlalchemy.exc.OperationalError(
+                    "CREATE TABLE studies", {}, Exception("table studies already exists"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", Racing)
+    storage = make_storage(f"sqlite:///{tmp_path / 'study.db'}", retry=False)
+    assert len(calls) == 2
+    assert optuna.create_study(study_name="opened", storage=storage).trials == []
 
 
 def test_a_torn_journal_tail_is_refused_then_repaired(tmp_path):
