@@ -283,12 +283,14 @@ def check_journal(path: Path, warn: Callable[[str], None]) -> None:
     write; one killed while holding the lock blocks every writer until Optuna breaks the lock
     after 30 s."""
     lock = Path(f"{path}.lock")
-    if lock.is_symlink() or lock.exists():
+    try:
         age = time.time() - lock.lstat().st_mtime
-        if age > 5:
-            warn(f"warning: the journal lock {lock} has been held for {age:.0f} s; if no sweeper "
-                 "is writing to this journal, a killed worker left it: 'python -m sweeper repair "
-                 "STUDY.py' removes it (otherwise writers wait until it is 30 s old).")
+    except FileNotFoundError:  # no lock, or its holder just released it
+        age = 0.0
+    if age > 5:
+        warn(f"warning: the journal lock {lock} has been held for {age:.0f} s; if no sweeper "
+             "is writing to this journal, a killed worker left it: 'python -m sweeper repair "
+             "STUDY.py' removes it (otherwise writers wait until it is 30 s old).")
     torn = torn_tail(path)
     if torn:  # perhaps a live writer mid-line: it finishes in milliseconds
         time.sleep(1.0)

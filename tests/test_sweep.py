@@ -83,9 +83,11 @@ def test_rerunning_resumes_and_a_trial_reproduces_on_its_own(in_tmp, capsys):
     assert len(study.trials) == 3
     t = study.trials[2]
     spec = load_study_file(TINY)
+    # On the device and engine the sweep used: a GPU's kernels round differently from a CPU's.
     res = train_repeats(t.user_attrs[keys.CONFIG], prepare(spec.data),
-                        derive_seeds(spec.seed, t.number, spec.repeats), torch.device("cpu"),
-                        patience=spec.patience, min_rise=spec.min_rise)
+                        derive_seeds(spec.seed, t.number, spec.repeats),
+                        torch.device(t.user_attrs[keys.DEVICE]), patience=spec.patience,
+                        min_rise=spec.min_rise, engine=t.user_attrs[keys.ENGINE]["engine"])
     train, val = load_curves(t)
     for r in range(spec.repeats):
         np.testing.assert_allclose(res.curve(r)[1], val[r], rtol=1e-5)

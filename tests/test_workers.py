@@ -13,6 +13,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import torch
 from conftest import wait_for
 
 from sweeper import keys
@@ -80,7 +81,7 @@ def test_four_workers_fifty_trials_each_on_a_journal_file(tmp_path):
     # the same moment can each start one more.
     assert 200 <= len(ts) <= 203
     assert len({t.user_attrs[keys.WORKER]["pid"] for t in ts}) == 4
-    assert "4 workers on cpu" in done.stdout
+    assert f"4 workers on {'cuda' if torch.cuda.is_available() else 'cpu'}" in done.stdout
 
 
 def test_four_workers_fifty_trials_each_on_postgresql(tmp_path, postgres):
@@ -244,6 +245,23 @@ def test_an_old_journal_lock_is_reported(tmp_path):
     assert len(said) == 1 and "journal lock" in said[0] and "sweeper repair" in said[0]
 
 
+
+def test_a_journal_lock_released_while_it_is_checked_is_no_error(tmp_path, monkeypatch):
+    """The lock's holder may release it between the look and the stat: opening goes on."""
+    url = tmp_path / "journal.log"
+    url.write_text("")
+    real = Path.lstat
+
+    def released(self):
+        if self.name.endswith(".lock"):
+            raise FileNotFoundError(self)
+        return real(self)
+
+    monkeypatch.setattr(Path, "lstat", released)
+    said = []
+    make_storage(str(url), warn=said.append)
+    assert said == []
+
 def _orphan_from_another_host(study):
     with warnings.catch_warnings():  # a trial asked for outside optimize, as a dead worker did
         warnings.simplefilter("ignore", UserWarning)
@@ -292,8 +310,6 @@ def test_a_silent_worker_on_another_host_is_reclaimed_on_a_journal(tmp_path, mon
 
 
 def test_one_worker_per_visible_gpu(monkeypatch):
-    import torch
-
     from sweeper.workers import default_jobs, devices_for
 
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
