@@ -168,6 +168,10 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="smoke run: sunspots, 1 seed, tiny budget")
     p.add_argument("--budget", type=int, default=4000, help="member-epochs per study")
     p.add_argument("--seeds", type=int, default=5, help="study seeds per series and contender")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="study seeds run are FIRST_SEED ... FIRST_SEED + SEEDS - 1")
+    p.add_argument("--also", nargs="+", default=[], metavar="JSON",
+                   help="rows of earlier runs (their --out files) to summarize with these")
     p.add_argument("--series", nargs="+", default=list(SERIES), choices=list(SERIES))
     p.add_argument("--contenders", nargs="+", default=list(CONTENDERS), choices=list(CONTENDERS))
     p.add_argument("--jobs", type=int, default=2)
@@ -175,15 +179,21 @@ def main() -> None:
     args = p.parse_args()
     if args.quick:
         args.budget, args.seeds, args.series = 300, 1, ["sunspots"]
+    try:
+        earlier = [row for f in args.also for row in json.loads(Path(f).read_text())]
+    except (OSError, ValueError) as e:
+        p.error(f"--also: {e}")
     start = time.perf_counter()
-    work = [(s, c, seed) for s in args.series for seed in range(args.seeds)
-            for c in args.contenders]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    work = [(s, c, seed) for s in args.series for seed in seeds for c in args.contenders]
     rows = Parallel(n_jobs=args.jobs)(delayed(run_study)(s, c, seed, args.budget)
                                       for s, c, seed in work)
     print(f"# bench_sweep: budget {args.budget} member-epochs per study, {args.seeds} study "
           f"seeds, {len(rows)} studies, {args.jobs} processes x 1 torch thread on "
           f"{platform.processor() or platform.machine()}; {time.perf_counter() - start:.0f} s")
-    print(summarize(rows))
+    print(summarize(rows + earlier))
+    if earlier:
+        print(f"(with {len(earlier)} studies from {', '.join(args.also)})")
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1))
 
