@@ -245,11 +245,11 @@ def test_an_old_journal_lock_is_reported(tmp_path):
     assert len(said) == 1 and "journal lock" in said[0] and "sweeper repair" in said[0]
 
 
-
 def test_a_journal_lock_released_while_it_is_checked_is_no_error(tmp_path, monkeypatch):
     """The lock's holder may release it between the look and the stat: opening goes on."""
     url = tmp_path / "journal.log"
     url.write_text("")
+    os.symlink(url, f"{url}.lock")  # held when looked at, gone when its age is read
     real = Path.lstat
 
     def released(self):
@@ -261,6 +261,7 @@ def test_a_journal_lock_released_while_it_is_checked_is_no_error(tmp_path, monke
     said = []
     make_storage(str(url), warn=said.append)
     assert said == []
+
 
 def _orphan_from_another_host(study):
     with warnings.catch_warnings():  # a trial asked for outside optimize, as a dead worker did
