@@ -1,7 +1,8 @@
 """How right is the fit diagnosis? Scores it on the evaluation sets against their labelling rule.
 
-Reads the development set benchmarks/data/diagnosis_eval.npz and the held-out set
-benchmarks/data/diagnosis_holdout.npz (both made by make_diagnosis_eval.py), labels every run by
+Reads the development set benchmarks/data/diagnosis_eval.npz and the held-out sets
+benchmarks/data/diagnosis_holdout.npz and diagnosis_holdout2.npz (all made by
+make_diagnosis_eval.py, with other seeds each), labels every run by
 the rule written in RESULTS.md (using test loss and the continuation beyond epoch E, which the
 diagnosis never sees), and prints accuracy, per-class recall, the confusion matrix and macro-F1
 for sweeper's diagnosis next to a naive rule ("validation minimum before the last epoch ->
@@ -23,7 +24,8 @@ import numpy as np
 from sweeper.diagnosis import SEVERITY, diagnose_run, diagnose_trial
 
 HERE = Path(__file__).resolve().parent / "data"
-DATA = {"development": HERE / "diagnosis_eval.npz", "held-out": HERE / "diagnosis_holdout.npz"}
+DATA = {"development": HERE / "diagnosis_eval.npz", "held-out": HERE / "diagnosis_holdout.npz",
+        "second held-out": HERE / "diagnosis_holdout2.npz"}
 LABELS = ["underfit", "good", "overfit", "diverged"]
 MARGIN = 0.9  # "clearly better": at least 10% lower
 
@@ -178,7 +180,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--noise-draws", type=int, default=10)
     p.add_argument("--rule", choices=["v1", "v2"], default="v2")
-    p.add_argument("--data", nargs="+", type=Path, help="evaluation sets (default: both)")
+    p.add_argument("--data", nargs="+", type=Path, help="evaluation sets (default: all three)")
     args = p.parse_args()
     rule = true_label if args.rule == "v2" else true_label_v1
     paths = args.data or [f for f in DATA.values() if f.exists()] or [DATA["development"]]

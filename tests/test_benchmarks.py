@@ -41,10 +41,10 @@ def test_compare_configs(tmp_path):
     assert (tmp_path / "runs.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_bench_diagnosis_scores_both_sets_and_both_rules(tmp_path):
+def test_bench_diagnosis_scores_every_set_and_both_rules(tmp_path):
     out = bench(BENCH / "bench_diagnosis.py", "--noise-draws", "1", cwd=tmp_path)
-    for name in ("diagnosis_eval.npz", "diagnosis_holdout.npz"):
+    for name in ("diagnosis_eval.npz", "diagnosis_holdout.npz", "diagnosis_holdout2.npz"):
         assert f"# {name}:" in out
-    assert out.count("macro-F1") == 6  # sweeper, naive and trials, per set
+    assert out.count("macro-F1") == 9  # sweeper, naive and trials, per set
     assert "macro-F1" in bench(BENCH / "bench_diagnosis.py", "--rule", "v1", "--noise-draws",
                                "0", cwd=tmp_path)
