@@ -43,10 +43,9 @@ from joblib import Parallel, delayed
 
 from sweeper import Data, FloatRange, IntRange, Space, Study
 from sweeper.data import load_series, make_windows
-from sweeper.diagnosis import Label, diagnose_run
 from sweeper.objective import score
 from sweeper.pruning import make_pruner, report_steps
-from sweeper.sweep import TrialObjective
+from sweeper.sweep import TrialObjective, judge
 
 SERIES = {"sunspots": 11, "co2": 12, "elnino": 12}  # name -> window
 SPACE = Space(hidden=IntRange(4, 48), layers=IntRange(1, 2), dropout=FloatRange(0.0, 0.5),
@@ -92,14 +91,11 @@ def fresh_score(config: dict, windows, seeds: list[int],
     from sweeper.train import train_repeats
 
     res = train_repeats(config, windows, seeds, torch.device("cpu"), patience=None)
-    gap, spread, overfit = 0.0, 0.0, None
-    if spec is not None:  # the overfit gap counts the repeats diagnosed overfit, as in a sweep
-        gap, spread = spec.gap_penalty, spec.spread_penalty
-        baseline = windows.baseline(config["loss"])
-        overfit = [diagnose_run(*res.curve(r), baseline=baseline).label is Label.OVERFIT
-                   for r in range(len(seeds))]
-    parts = score([res.curve(r)[1] for r in range(len(seeds))], res.train_fit, gap, spread,
-                  overfit=overfit)
+    if spec is None:
+        parts = score([res.curve(r)[1] for r in range(len(seeds))], res.train_fit, 0.0)
+    else:  # as a sweep scores a trial (no best trial to compare with: it decides no overfit)
+        parts = judge(res, windows.baseline(config["loss"]), None, spec.gap_penalty,
+                      spec.spread_penalty)[1]
     return parts.score, parts.val_loss
 
 
@@ -179,10 +175,21 @@ def main() -> None:
     args = p.parse_args()
     if args.quick:
         args.budget, args.seeds, args.series = 300, 1, ["sunspots"]
-    try:
-        earlier = [row for f in args.also for row in json.loads(Path(f).read_text())]
-    except (OSError, ValueError) as e:
-        p.error(f"--also: {e}")
+    def rows_of(path: str) -> list[dict]:
+        try:
+            rows = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as e:
+            p.error(f"--also: {e}")
+        if not (isinstance(rows, list) and all(isinstance(r, dict) and "test_mean" in r
+                                               for r in rows)):
+            p.error(f"--also: {path} is not a file that --out wrote (a list of study rows)")
+        return rows
+
+    earlier = [row for f in args.also for row in rows_of(f)]
+    budgets = sorted({row["budget"] for row in earlier} - {args.budget})
+    if budgets:
+        p.error(f"--also: rows at a budget of {budgets[0]} member-epochs cannot be summarized "
+                f"with studies at --budget {args.budget}")
     start = time.perf_counter()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     work = [(s, c, seed) for s in args.series for seed in seeds for c in args.contenders]

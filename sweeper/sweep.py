@@ -59,6 +59,19 @@ def derive_seeds(study_seed: int, trial_number: int, n_repeats: int) -> list[int
     ]
 
 
+def judge(result: TrainResult, baseline: float, reference: float | None, gap_penalty: float,
+          spread_penalty: float) -> tuple[list[Diagnosis], Score]:
+    """Each repeat's diagnosis, and the score, whose overfit gap counts the repeats
+    diagnosed overfit."""
+    runs = [diagnose_run(*result.curve(r), baseline=baseline, reference=reference,
+                         grad_norm=result.signals(r)[0])
+            for r in range(len(result.n_epochs_run))]
+    parts = score([result.curve(r)[1] for r in range(len(runs))], result.train_fit,
+                  gap_penalty, spread_penalty,
+                  overfit=[run.label is Label.OVERFIT for run in runs])
+    return runs, parts
+
+
 # Completed trials needed before `Study.screen` judges a first run against them.
 SCREEN_AFTER = 4
 
@@ -194,15 +207,8 @@ class TrialObjective:
 
     def _judge(self, result: TrainResult, baseline: float,
                reference: float | None) -> tuple[list[Diagnosis], Score]:
-        """Each repeat's diagnosis, and the score, whose overfit gap counts the repeats
-        diagnosed overfit."""
-        runs = [diagnose_run(*result.curve(r), baseline=baseline, reference=reference,
-                             grad_norm=result.signals(r)[0])
-                for r in range(len(result.n_epochs_run))]
-        parts = score([result.curve(r)[1] for r in range(len(runs))], result.train_fit,
-                      self.spec.gap_penalty, self.spec.spread_penalty,
-                      overfit=[run.label is Label.OVERFIT for run in runs])
-        return runs, parts
+        return judge(result, baseline, reference, self.spec.gap_penalty,
+                     self.spec.spread_penalty)
 
     @staticmethod
     def _best_val_loss(trial: optuna.Trial, loss: str) -> float | None:

@@ -23,7 +23,16 @@ def test_bench_sweep_quick(tmp_path):
     for contender in ("plain", "sweeper", "repeats-no-penalty", "penalty-no-repeats",
                       "sweeper-unscreened", "sweeper-no-spread"):
         assert f"| sunspots | {contender} |" in out
-    assert (tmp_path / "rows.json").exists()
+    # Its rows summarize again with --also, and rows it cannot use get one sentence.
+    again = bench(BENCH / "bench_sweep.py", "--seeds", "0", "--budget", "300", "--also",
+                  tmp_path / "rows.json", cwd=BENCH)
+    assert "| sunspots | plain |" in again and "(with 6 studies from" in again
+    (tmp_path / "bad.json").write_text('{"not": "rows"}')
+    for args, message in [(["--also", tmp_path / "bad.json"], "is not a file that --out wrote"),
+                          (["--also", tmp_path / "rows.json"], "cannot be summarized with")]:
+        done = subprocess.run([sys.executable, BENCH / "bench_sweep.py", "--seeds", "0", *args],
+                              cwd=BENCH, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and message in done.stderr, done.stderr
 
 
 @pytest.mark.slow
