@@ -63,10 +63,15 @@ CONTENDERS = {
 RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS = 5, 5, 3
 
 
-def windows_for(name: str):
+def series_for(name: str) -> np.ndarray:
     series, _ = load_series(Data(source=name))
     if name == "co2":  # the level's trend puts the test years outside the training range
         series = np.diff(series)
+    return series
+
+
+def windows_for(name: str):
+    series = series_for(name)
     return make_windows(series, Data(source=series, window=SERIES[name], val_fraction=0.2,
                                      test_fraction=0.2), name)
 
