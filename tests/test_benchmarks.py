@@ -57,3 +57,9 @@ def test_bench_diagnosis_scores_every_set_and_both_rules(tmp_path):
     assert out.count("macro-F1") == 9  # sweeper, naive and trials, per set
     assert "macro-F1" in bench(BENCH / "bench_diagnosis.py", "--rule", "v1", "--noise-draws",
                                "0", cwd=tmp_path)
+
+
+def test_bench_selection_quick():
+    out = bench(BENCH / "bench_selection.py", "--quick", cwd=BENCH)
+    for score in ("one run", "3 seeds", "3 periods", "one run, equal compute"):
+        assert f"| sunspots | {score} " in out
