@@ -42,6 +42,7 @@ import torch
 from joblib import Parallel, delayed
 
 from sweeper import Data, FloatRange, IntRange, Space, Study
+from sweeper.choice import recommend
 from sweeper.data import load_series, make_windows
 from sweeper.objective import score
 from sweeper.pruning import make_pruner, report_steps
@@ -127,6 +128,10 @@ def run_study(series: str, contender: str, seed: int, budget: int) -> dict:
     test_windows = dataclasses.replace(windows, val_x=windows.test_x, val_y=windows.test_y)
     test_runs = [fresh_score(chosen, test_windows, [base + s])[1]
                  for s in range(RETRAIN_SEEDS)]
+    # sweeper's recommendation from the same study: the simplest within a standard error.
+    picked = recommend(study.trials)[0].user_attrs["config"]
+    pick_runs = test_runs if picked == chosen else [
+        fresh_score(picked, test_windows, [base + s])[1] for s in range(RETRAIN_SEEDS)]
     reeval = [fresh_score(t.user_attrs["config"], windows,
                           [base + 100 + s for s in range(REEVAL_SEEDS)], spec)[0]
               for t in ranked[:TOP_K]]
@@ -141,21 +146,28 @@ def run_study(series: str, contender: str, seed: int, budget: int) -> dict:
         "chosen_label": ranked[0].user_attrs.get("label"),
         "test_mean": float(np.mean(test_runs)), "test_std": float(np.std(test_runs)),
         "rank_after_reeval": rank_of_chosen, "top3": rank_of_chosen <= 3,
+        "recommended": {k: picked[k] for k in ("hidden", "layers", "dropout", "weight_decay",
+                                               "epochs")},
+        "test_recommended": float(np.mean(pick_runs)),
     }
 
 
 def summarize(rows: list[dict]) -> str:
     lines = ["| series | contender | median test loss over study seeds | std across study seeds "
+             "| recommended (simplest within a standard error): median / std "
              "| mean retrain std | top-3 after re-eval | member-epochs | wall s | pruned |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for series in SERIES:
         for contender in CONTENDERS:
             rs = [r for r in rows if r["series"] == series and r["contender"] == contender]
             if not rs:
                 continue
             test = np.array([r["test_mean"] for r in rs])
+            rec = np.array([r["test_recommended"] for r in rs if "test_recommended" in r])
             lines.append(
                 f"| {series} | {contender} | {np.median(test):.4f} | {test.std():.4f} | "
+                + (f"{np.median(rec):.4f} / {rec.std():.4f} ({len(rec)} studies) | " if rec.size
+                   else "- | ") +
                 f"{np.mean([r['test_std'] for r in rs]):.4f} | "
                 f"{sum(r['top3'] for r in rs)}/{len(rs)} | "
                 f"{np.mean([r['member_epochs'] for r in rs]):.0f} | "
