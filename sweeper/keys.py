@@ -43,8 +43,5 @@ RETRY_REASON = "retry_reason"  # why that trial was taken as abandoned, when it 
 # Study user attrs.
 STUDY_SPEC = "spec"
 STUDY_BASELINE = "baseline"  # naive-forecast validation loss per loss function
-# {"trial": number, "reason": ...}: the trial sweeper recommends (see choice), kept current
-# at the end of every sweep command.
-STUDY_RECOMMENDED = "recommended"
 
 METRIC_NAME = "score"

@@ -14,7 +14,6 @@ import optuna
 import pandas as pd
 
 from . import keys
-from .choice import recommend
 
 # Stored attrs too bulky for a CSV cell; they stay in the storage.
 BULKY = (keys.CURVES, keys.EVIDENCE)
@@ -56,33 +55,22 @@ def format_table(table: pd.DataFrame) -> str:
 
 
 def best_summary(study: optuna.Study) -> str:
-    """The best complete trial (params, diagnosis, what to do next) and the trial sweeper
-    recommends, the simplest within the best one's standard error (see choice)."""
+    """The best complete trial: params, diagnosis and what to do next."""
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if not complete:
         return "No trial completed, so there is no best trial yet."
     best = min(complete, key=lambda t: t.value)
     a = best.user_attrs
-    lines = [
+    params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in best.params.items())
+    return "\n".join([
         f"Best trial: #{best.number}  score {best.value:.4g} = validation loss "
         f"{a.get(keys.VAL_LOSS, float('nan')):.4g} + penalty {a.get(keys.PENALTY, 0.0):.4g} "
         f"(overfit gap {a.get(keys.OVERFIT_GAP, 0.0):.4g}, spread {a.get(keys.SPREAD, 0.0):.4g})",
-        f"  params:         {_params(best)}",
+        f"  params:         {params}",
         f"  diagnosis:      {a.get(keys.LABEL)}: {a.get(keys.REASON)}",
         f"  recommendation: {a.get(keys.RECOMMENDATION)}",
-    ]
-    pick, why = recommend(complete)
-    lines.append(f"Recommended trial: #{pick.number}, because {why}")
-    if pick is not best:
-        lines.append(f"  params:         {_params(pick)}")
-        lines.append(f"  diagnosis:      {pick.user_attrs.get(keys.LABEL)}: "
-                     f"{pick.user_attrs.get(keys.REASON)}")
-    return "\n".join(lines)
-
-
-def _params(trial: optuna.trial.FrozenTrial) -> str:
-    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                     for k, v in trial.params.items())
+    ])
 
 
 def write_report(study: optuna.Study, out: Path) -> str:

@@ -2,7 +2,6 @@
 
     trial -> config (space.suggest) -> seeded repeats (train) -> per-repeat diagnosis
           -> trial diagnosis -> score (objective) -> attrs (storage) -> value / prune / fail
-    study (at the end of a sweep) -> recommended trial (choice) -> study attrs
 
 A trial that fails (out of memory, any exception) is recorded with its reason and the sweep goes
 on, until `Study.max_failures` trials in a row have failed; a run whose loss turns NaN or inf ends
@@ -24,7 +23,6 @@ import torch
 from optuna.artifacts import FileSystemArtifactStore
 
 from . import keys
-from .choice import recommend
 from .data import Windows
 from .diagnosis import Diagnosis, Label, TrialDiagnosis, diagnose_run, diagnose_trial
 from .objective import Score, score
@@ -300,8 +298,6 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
     if resumed:
         out(f"resuming study {spec.name!r}: {done} finished trials, {max(0, remaining)} to go")
     if remaining <= 0:
-        with contextlib.suppress(Exception):
-            store_recommendation(study)
         return study
     try:
         if jobs <= 1:
@@ -310,22 +306,11 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
             run_workers({"spec": spec, "windows": windows, "url": storage_url,
                          "artifacts": artifacts, "threads": threads,
                          "devices": devices or [str(device)] * jobs}, out)
-    finally:  # also after Ctrl-C: the figures and the recommendation show what finished
-        with contextlib.suppress(Exception):
-            store_recommendation(study)
+    finally:  # also after Ctrl-C: the figures show what finished
         if store is not None:
             with contextlib.suppress(Exception):
                 publish_study_figures(study, store)
     return study
-
-
-def store_recommendation(study: optuna.Study) -> None:
-    """Keep the study's recommended trial (see choice) in its user attrs, where the dashboard
-    shows it."""
-    picked = recommend(study.get_trials(deepcopy=False))
-    if picked is not None:
-        study.set_user_attr(keys.STUDY_RECOMMENDED,
-                            {"trial": picked[0].number, "reason": picked[1]})
 
 
 def work(spec: Study, windows: Windows, device: torch.device, storage_url: str,
