@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 import torch
-from bench_sweep import SERIES, SPACE, series_for  # benchmarks/, beside this script
+from bench_sweep import SERIES, SPACE, series_for, windows_for  # benchmarks/, beside this script
 from joblib import Parallel, delayed
 from scipy.stats import spearmanr
 
@@ -47,20 +47,18 @@ from sweeper.space import suggest
 from sweeper.train import train_repeats
 
 PERIODS, SEEDS, TEST_SEEDS, DRAWS = 3, 3, 3, 4000
-SCORES = ("one run", "3 seeds", "3 periods")
 
 
 def period_windows(name: str, k: int):
     """The sweep's split (k = 0) or the validation period k half-blocks earlier, with only what
     precedes it for training; the sweep's split also carries the test windows."""
-    series, window = series_for(name), SERIES[name]
-    full = make_windows(series, Data(source=series, window=window, val_fraction=0.2,
-                                     test_fraction=0.2), name)
+    full = windows_for(name)
     if k == 0:
         return full
     n_val = full.n_val
     end = full.n_train + n_val - k * (n_val // 2)  # windows up to the period's last
-    cut = series[: end + window]
+    window = SERIES[name]
+    cut = series_for(name)[: end + window]
     part = make_windows(cut, Data(source=cut, window=window, val_fraction=n_val / end,
                                   test_fraction=0.0), name)
     assert part.n_val == n_val, (part.n_val, n_val)

@@ -61,6 +61,7 @@ CONTENDERS = {
     "sweeper-no-spread": (3, 1.0, 0.0, True, True),
 }
 RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS = 5, 5, 3
+SEARCHED = ("hidden", "layers", "dropout", "weight_decay", "epochs")  # kept in a study's row
 
 
 def series_for(name: str) -> np.ndarray:
@@ -158,14 +159,12 @@ def run_study(series: str, contender: str, seed: int, budget: int) -> dict:
         "series": series, "contender": contender, "seed": seed, "budget": budget,
         "member_epochs": used, "sweep_s": round(sweep_s, 1), "n_trials": len(study.trials),
         "pruned": states.count(optuna.trial.TrialState.PRUNED) / len(states),
-        "chosen": {k: chosen[k] for k in ("hidden", "layers", "dropout", "weight_decay",
-                                          "epochs")},
+        "chosen": {k: chosen[k] for k in SEARCHED},
         "chosen_label": ranked[0].user_attrs.get("label"),
         "test_mean": float(np.mean(test_runs)), "test_std": float(np.std(test_runs)),
         "rank_after_reeval": rank_of_chosen, "top3": rank_of_chosen <= 3,
-        "recommended": {k: picked[k] for k in ("hidden", "layers", "dropout", "weight_decay",
-                                               "epochs")},
-        "test_recommended": float(np.mean(pick_runs)),
+        "simplest": {k: picked[k] for k in SEARCHED},
+        "test_simplest": float(np.mean(pick_runs)),
     }
 
 
@@ -180,11 +179,11 @@ def summarize(rows: list[dict]) -> str:
             if not rs:
                 continue
             test = np.array([r["test_mean"] for r in rs])
-            rec = np.array([r["test_recommended"] for r in rs if "test_recommended" in r])
+            simple = np.array([r["test_simplest"] for r in rs if "test_simplest" in r])
             lines.append(
                 f"| {series} | {contender} | {np.median(test):.4f} | {test.std():.4f} | "
-                + (f"{np.median(rec):.4f} / {rec.std():.4f} ({len(rec)} studies) | " if rec.size
-                   else "- | ") +
+                + (f"{np.median(simple):.4f} / {simple.std():.4f} ({len(simple)} studies) | "
+                   if simple.size else "- | ") +
                 f"{np.mean([r['test_std'] for r in rs]):.4f} | "
                 f"{sum(r['top3'] for r in rs)}/{len(rs)} | "
                 f"{np.mean([r['member_epochs'] for r in rs]):.0f} | "
