@@ -13,6 +13,9 @@ budget of member-epochs (one epoch of one seeded run). The test split is never s
         penalty-no-repeats  1 run per trial, score = val + overfit gap (degradation stopping on)
         sweeper-unscreened  sweeper with every trial training all 3 repeats
         sweeper-no-spread   sweeper with score = val + overfit gap
+        sweeper-2-repeats   sweeper with 2 repeats per trial instead of 3
+        sweeper-no-median   sweeper without the MedianPruner (screening and degradation
+                            stopping still cut trials short)
 
 For each study (series x contender x study seed):
     - test loss of the chosen configuration, retrained with 5 fresh seeds for its full epochs
@@ -24,7 +27,7 @@ For each study (series x contender x study seed):
 Losses are MSE on standardized series (scaled with the training part's statistics).
 
     python benchmarks/bench_sweep.py --quick      # CI smoke: 1 series, 1 study seed, tiny budget
-    python benchmarks/bench_sweep.py              # full: 3 series x 6 contenders x 5 study seeds
+    python benchmarks/bench_sweep.py              # full: 3 series x 8 contenders x 5 study seeds
 """
 
 from __future__ import annotations
@@ -51,14 +54,16 @@ SERIES = {"sunspots": 11, "co2": 12, "elnino": 12}  # name -> window
 SPACE = Space(hidden=IntRange(4, 48), layers=IntRange(1, 2), dropout=FloatRange(0.0, 0.5),
               weight_decay=FloatRange(1e-6, 1e-2, log=True), epochs=IntRange(20, 160, step=20),
               lr=3e-3, batch_size=32)
-# name -> (repeats, gap_penalty, spread_penalty, degradation stopping, screen)
+# name -> (repeats, gap_penalty, spread_penalty, degradation stopping, screen, pruner)
 CONTENDERS = {
-    "plain": (1, 0.0, 0.0, False, False),
-    "sweeper": (3, 1.0, 1.0, True, True),
-    "repeats-no-penalty": (3, 0.0, 0.0, True, True),
-    "penalty-no-repeats": (1, 1.0, 0.0, True, False),
-    "sweeper-unscreened": (3, 1.0, 1.0, True, False),
-    "sweeper-no-spread": (3, 1.0, 0.0, True, True),
+    "plain": (1, 0.0, 0.0, False, False, "median"),
+    "sweeper": (3, 1.0, 1.0, True, True, "median"),
+    "repeats-no-penalty": (3, 0.0, 0.0, True, True, "median"),
+    "penalty-no-repeats": (1, 1.0, 0.0, True, False, "median"),
+    "sweeper-unscreened": (3, 1.0, 1.0, True, False, "median"),
+    "sweeper-no-spread": (3, 1.0, 0.0, True, True, "median"),
+    "sweeper-2-repeats": (2, 1.0, 1.0, True, True, "median"),
+    "sweeper-no-median": (3, 1.0, 1.0, True, True, "none"),
 }
 RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS = 5, 5, 3
 SEARCHED = ("hidden", "layers", "dropout", "weight_decay", "epochs")  # kept in a study's row
@@ -78,9 +83,9 @@ def windows_for(name: str):
 
 
 def spec_for(contender: str, series: str, seed: int) -> Study:
-    repeats, gap, spread, stopping, screen = CONTENDERS[contender]
+    repeats, gap, spread, stopping, screen, pruner = CONTENDERS[contender]
     return Study(name=f"{series}-{contender}-{seed}", data=Data(source=series), space=SPACE,
-                 repeats=repeats, gap_penalty=gap, spread_penalty=spread, pruner="median",
+                 repeats=repeats, gap_penalty=gap, spread_penalty=spread, pruner=pruner,
                  seed=seed, patience=20 if stopping else None, trial_figures=False,
                  engine="sequential", screen=screen)
 
@@ -131,7 +136,7 @@ def run_study(series: str, contender: str, seed: int, budget: int) -> dict:
     max_epochs = spec.space.max_epochs()
     study = optuna.create_study(
         direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=make_pruner("median", report_steps(max_epochs, spec.max_reports), max_epochs))
+        pruner=make_pruner(spec.pruner, report_steps(max_epochs, spec.max_reports), max_epochs))
     objective = TrialObjective(spec, windows, torch.device("cpu"))
     used, start = 0, time.perf_counter()
     while used < budget:
