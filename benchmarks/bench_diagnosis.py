@@ -9,6 +9,11 @@ for sweeper's diagnosis next to a naive rule ("validation minimum before the las
 overfit, else underfit"), and how often a label survives +-1% multiplicative noise.
 `--rule v1` applies the first rule, kept for the record.
 
+Each set also gets a ceiling for any diagnosis that reads validation loss: an oracle that knows
+rule v2's overfit and train-longer verdicts exactly and the strong reference's validation loss,
+and calls a run underfit when that is below t x the run's final validation loss, with t chosen
+on the same set to maximise macro-F1. What it cannot know is the reference's test loss.
+
     python benchmarks/bench_diagnosis.py [--noise-draws 10] [--rule v2] [--data FILE ...]
 """
 
@@ -85,6 +90,27 @@ def true_label_v1(curves: np.ndarray, epochs: int, reference: list[float] | None
     return "good"
 
 
+def oracle_ceiling(curves: np.ndarray, meta: list[dict], reference: dict,
+                   truth: list[str]) -> list[tuple[str, float, dict]]:
+    """The validation oracle described above at two choices of t: the best macro-F1, and the
+    best macro-F1 with every class recall at least 0.8 (the target's constraint), as
+    (what, t, scores); the second is left out where no t meets the constraint."""
+    known = []
+    for c, m in zip(curves, meta, strict=True):
+        e = m["epochs"]
+        ref = reference.get(f"{m['series']}/{m['config']['loss']}")
+        val_final = float(np.mean(c[1, :e][-window(e):]))
+        known.append((true_label(c, e, None), ref[0] / val_final if ref else np.inf))
+    tried = [(float(t), scores(truth, [("underfit" if k == "good" and r < t else k)
+                                       for k, r in known]))
+             for t in np.round(np.arange(0.3, 1.201, 0.01), 2)]
+    out = [("best macro-F1", *max(tried, key=lambda ts: ts[1]["macro_f1"]))]
+    constrained = [ts for ts in tried if min(ts[1]["recall"].values()) >= 0.8]
+    if constrained:
+        out.append(("every recall >= 0.8", *max(constrained, key=lambda ts: ts[1]["macro_f1"])))
+    return out
+
+
 def naive_label(train: np.ndarray, val: np.ndarray) -> str:
     if not (np.isfinite(train).all() and np.isfinite(val).all()):
         return "diverged"
@@ -156,6 +182,10 @@ def evaluate(path: Path, rule, noise_draws: int) -> None:
     print_scores("naive", scores(truth, naive))
     print(f"label unchanged under +-1% multiplicative noise ({noise_draws} draws): "
           f"{np.mean(stable):.1%} of runs")
+    if rule is true_label:
+        for what, t, s in oracle_ceiling(curves, meta, reference, truth):
+            print(f"validation oracle, t = {t:.2f} ({what}; a ceiling, not a classifier):")
+            print_scores("oracle", s)
     # As a sweep sees them: one configuration's seeds are one trial's repeats, labelled by
     # diagnose_trial's vote; its true label is the majority of the runs' (ties as in the vote).
     trials: dict[str, list[int]] = {}
