@@ -9,10 +9,11 @@ for sweeper's diagnosis next to a naive rule ("validation minimum before the las
 overfit, else underfit"), and how often a label survives +-1% multiplicative noise.
 `--rule v1` applies the first rule, kept for the record.
 
-Each set also gets a ceiling for any diagnosis that reads validation loss: an oracle that knows
-rule v2's overfit and train-longer verdicts exactly and the strong reference's validation loss,
-and calls a run underfit when that is below t x the run's final validation loss, with t chosen
-on the same set to maximise macro-F1. What it cannot know is the reference's test loss.
+Each set also gets a ceiling for telling good from underfit by validation loss: an oracle that
+knows rule v2's overfit and train-longer verdicts exactly and the strong reference's validation
+loss, and calls a run underfit when that is below t x the run's final validation loss, with t
+chosen on the same set (for the best macro-F1, and for the best with every recall >= 0.8).
+What it cannot know is the reference's test loss.
 
     python benchmarks/bench_diagnosis.py [--noise-draws 10] [--rule v2] [--data FILE ...]
 """
