@@ -21,12 +21,13 @@ def bench(*args, cwd):
 def test_bench_sweep_quick(tmp_path):
     out = bench(BENCH / "bench_sweep.py", "--quick", "--out", tmp_path / "rows.json", cwd=BENCH)
     for contender in ("plain", "sweeper", "repeats-no-penalty", "penalty-no-repeats",
-                      "sweeper-unscreened", "sweeper-no-spread"):
+                      "sweeper-unscreened", "sweeper-no-spread", "sweeper-2-repeats",
+                      "sweeper-no-median"):
         assert f"| sunspots | {contender} |" in out
     # Its rows summarize again with --also, and rows it cannot use get one sentence.
     again = bench(BENCH / "bench_sweep.py", "--seeds", "0", "--budget", "300", "--also",
                   tmp_path / "rows.json", cwd=BENCH)
-    assert "| sunspots | plain |" in again and "(with 6 studies from" in again
+    assert "| sunspots | plain |" in again and "(with 8 studies from" in again
     (tmp_path / "bad.json").write_text('{"not": "rows"}')
     for args, message in [(["--also", tmp_path / "bad.json"], "is not a file that --out wrote"),
                           (["--also", tmp_path / "rows.json"], "cannot be summarized with")]:
