@@ -46,6 +46,7 @@ from joblib import Parallel, delayed
 
 from sweeper import Data, FloatRange, IntRange, Space, Study
 from sweeper.data import load_series, make_windows
+from sweeper.model import build
 from sweeper.objective import score
 from sweeper.pruning import make_pruner, report_steps
 from sweeper.sweep import TrialObjective, judge
@@ -54,16 +55,18 @@ SERIES = {"sunspots": 11, "co2": 12, "elnino": 12}  # name -> window
 SPACE = Space(hidden=IntRange(4, 48), layers=IntRange(1, 2), dropout=FloatRange(0.0, 0.5),
               weight_decay=FloatRange(1e-6, 1e-2, log=True), epochs=IntRange(20, 160, step=20),
               lr=3e-3, batch_size=32)
-# name -> (repeats, gap_penalty, spread_penalty, degradation stopping, screen, pruner)
+# name -> what differs from sweeper's defaults (Study's own field defaults: 3 repeats, both
+# penalties 1.0, degradation stopping with patience 20, screening, the median pruner)
+NO_PENALTY = {"gap_penalty": 0.0, "spread_penalty": 0.0}
 CONTENDERS = {
-    "plain": (1, 0.0, 0.0, False, False, "median"),
-    "sweeper": (3, 1.0, 1.0, True, True, "median"),
-    "repeats-no-penalty": (3, 0.0, 0.0, True, True, "median"),
-    "penalty-no-repeats": (1, 1.0, 0.0, True, False, "median"),
-    "sweeper-unscreened": (3, 1.0, 1.0, True, False, "median"),
-    "sweeper-no-spread": (3, 1.0, 0.0, True, True, "median"),
-    "sweeper-2-repeats": (2, 1.0, 1.0, True, True, "median"),
-    "sweeper-no-median": (3, 1.0, 1.0, True, True, "none"),
+    "plain": {"repeats": 1, **NO_PENALTY, "patience": None, "screen": False},
+    "sweeper": {},
+    "repeats-no-penalty": NO_PENALTY,
+    "penalty-no-repeats": {"repeats": 1, "spread_penalty": 0.0, "screen": False},
+    "sweeper-unscreened": {"screen": False},
+    "sweeper-no-spread": {"spread_penalty": 0.0},
+    "sweeper-2-repeats": {"repeats": 2},
+    "sweeper-no-median": {"pruner": "none"},
 }
 RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS = 5, 5, 3
 SEARCHED = ("hidden", "layers", "dropout", "weight_decay", "epochs")  # kept in a study's row
@@ -83,18 +86,14 @@ def windows_for(name: str):
 
 
 def spec_for(contender: str, series: str, seed: int) -> Study:
-    repeats, gap, spread, stopping, screen, pruner = CONTENDERS[contender]
     return Study(name=f"{series}-{contender}-{seed}", data=Data(source=series), space=SPACE,
-                 repeats=repeats, gap_penalty=gap, spread_penalty=spread, pruner=pruner,
-                 seed=seed, patience=20 if stopping else None, trial_figures=False,
-                 engine="sequential", screen=screen)
+                 seed=seed, trial_figures=False, engine="sequential", **CONTENDERS[contender])
 
 
 def n_weights(config: dict) -> int:
-    """Trainable numbers of sweeper's LSTM for a univariate series: per layer 4 gates x hidden
-    x (inputs + hidden + 2 biases), plus the linear head."""
-    h = int(config["hidden"])
-    return sum(4 * h * ((1 if i == 0 else h) + h + 2) for i in range(int(config["layers"]))) + h + 1
+    """Trainable numbers of the model sweeper builds for `config` on a univariate series."""
+    model = build(1, int(config["hidden"]), int(config["layers"]), 0.0, "torch", 0)
+    return sum(p.numel() for p in model.parameters())
 
 
 def simplest_within_se(trials: list[optuna.trial.FrozenTrial]) -> dict:
