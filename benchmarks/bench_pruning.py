@@ -30,9 +30,9 @@ import time
 import numpy as np
 import optuna
 import torch
-from bench_sweep import SPACE, member_epochs, windows_for  # benchmarks/, beside this script
+from bench_sweep import QUICK_SPACE, SPACE, member_epochs, windows_for  # benchmarks/, beside this
 
-from sweeper import Data, Study
+from sweeper import Data, Space, Study
 from sweeper.pruning import make_pruner, report_steps
 from sweeper.sweep import TrialObjective
 
@@ -45,10 +45,11 @@ VARIANTS = {  # name -> (pruner, degradation stopping, screening)
 }
 
 
-def run(variant: str, seed: int, n_trials: int | None, seconds: float | None) -> dict:
+def run(variant: str, seed: int, n_trials: int | None, seconds: float | None,
+        space: Space = SPACE) -> dict:
     pruner_name, stopping, screen = VARIANTS[variant]
     spec = Study(name=f"pruning-{variant.replace('+', '-')}-{seed}",
-                 data=Data(source="sunspots"), space=SPACE, repeats=3, pruner=pruner_name,
+                 data=Data(source="sunspots"), space=space, repeats=3, pruner=pruner_name,
                  seed=seed, patience=20 if stopping else None, trial_figures=False,
                  engine="sequential", screen=screen)
     max_epochs = spec.space.max_epochs()
@@ -74,8 +75,9 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = p.parse_args()
-    if args.quick:
-        args.n_trials, args.seconds, args.seeds = 3, 5.0, 1
+    space = SPACE
+    if args.quick:  # every variant and both tables, on a tiny space
+        args.n_trials, args.seconds, args.seeds, space = 3, 2.0, 1, QUICK_SPACE
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     print(f"# bench_pruning: sunspots, 3 repeats per trial, {args.seeds} study seeds, 1 process"
@@ -85,7 +87,8 @@ def main() -> None:
     print("| variant | member-epochs | saved vs none | pruned trials | best score | wall s |")
     print("|---|---|---|---|---|---|")
     variants = ["none"] + [v for v in args.variants if v != "none"]  # "saved" is against none
-    fixed = {v: [run(v, s, args.n_trials, None) for s in range(args.seeds)] for v in variants}
+    fixed = {v: [run(v, s, args.n_trials, None, space) for s in range(args.seeds)]
+             for v in variants}
     base = np.array([r["member_epochs"] for r in fixed["none"]], dtype=float)
     for v, rows in fixed.items():
         me = np.array([r["member_epochs"] for r in rows], dtype=float)
@@ -98,7 +101,7 @@ def main() -> None:
     print("| variant | trials | pruned | member-epochs | best score |")
     print("|---|---|---|---|---|")
     for v in variants:
-        rows = [run(v, s, None, args.seconds) for s in range(args.seeds)]
+        rows = [run(v, s, None, args.seconds, space) for s in range(args.seeds)]
         print(f"| {v} | {np.median([r['trials'] for r in rows]):.0f} | "
               f"{np.median([r['pruned'] for r in rows]):.0f} | "
               f"{np.median([r['member_epochs'] for r in rows]):.0f} | "

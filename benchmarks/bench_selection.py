@@ -38,7 +38,6 @@ import optuna
 import torch
 from bench_sweep import SERIES, SPACE, series_for, windows_for  # benchmarks/, beside this script
 from joblib import Parallel, delayed
-from scipy.stats import spearmanr
 
 from sweeper import Data, IntRange
 from sweeper.data import make_windows
@@ -96,6 +95,18 @@ def scores(rows: list[dict]) -> dict[str, np.ndarray]:
             "3 periods": np.array([np.mean(r["val_periods"]) for r in rows])}
 
 
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks from 1, ties sharing the mean of the ranks they span."""
+    values, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    first = np.cumsum(counts) - counts  # 0-based rank where each distinct value starts
+    return (first + (counts + 1) / 2.0)[inverse]
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation: Pearson's on average ranks."""
+    return float(np.corrcoef(average_ranks(np.asarray(a)), average_ranks(np.asarray(b)))[0, 1])
+
+
 def simulate(score: np.ndarray, test: np.ndarray, m: int, rng: np.random.Generator
              ) -> tuple[float, float]:
     """(mean test loss of the pick, mean regret) over DRAWS searches of m configurations."""
@@ -120,7 +131,7 @@ def summarize(rows: list[dict], m: int) -> str:
         rng = np.random.default_rng(0)
         for label, score in by.items():
             pick, regret = simulate(score, test, m, rng)
-            rho = spearmanr(score, test)[0]
+            rho = spearman(score, test)
             lines.append(f"| {name} | {label} | {rho:.3f} | {pick:.4f} | {regret:.4f} |")
         pick, regret = simulate(by["one run"], test, PERIODS * m, rng)
         lines.append(f"| {name} | one run, equal compute (M={PERIODS * m}) | | {pick:.4f} | "

@@ -26,7 +26,7 @@ For each study (series x contender x study seed):
 
 Losses are MSE on standardized series (scaled with the training part's statistics).
 
-    python benchmarks/bench_sweep.py --quick      # CI smoke: 1 series, 1 study seed, tiny budget
+    python benchmarks/bench_sweep.py --quick      # smoke: 1 series, 1 study seed, tiny space
     python benchmarks/bench_sweep.py              # full: 3 series x 8 contenders x 5 study seeds
 """
 
@@ -69,6 +69,9 @@ CONTENDERS = {
     "sweeper-no-median": {"pruner": "none"},
 }
 RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS = 5, 5, 3
+# --quick: every contender and every step above, at the smallest size that still runs them.
+QUICK_SPACE = dataclasses.replace(SPACE, hidden=IntRange(4, 8), epochs=IntRange(10, 20, step=10))
+QUICK_SIZES = {"budget": 100, "retrain_seeds": 2, "top_k": 2, "reeval_seeds": 2}
 SEARCHED = ("hidden", "layers", "dropout", "weight_decay", "epochs")  # kept in a study's row
 
 
@@ -85,8 +88,8 @@ def windows_for(name: str):
                                      test_fraction=0.2), name)
 
 
-def spec_for(contender: str, series: str, seed: int) -> Study:
-    return Study(name=f"{series}-{contender}-{seed}", data=Data(source=series), space=SPACE,
+def spec_for(contender: str, series: str, seed: int, space: Space = SPACE) -> Study:
+    return Study(name=f"{series}-{contender}-{seed}", data=Data(source=series), space=space,
                  seed=seed, trial_figures=False, engine="sequential", **CONTENDERS[contender])
 
 
@@ -127,11 +130,14 @@ def fresh_score(config: dict, windows, seeds: list[int],
     return parts.score, parts.val_loss
 
 
-def run_study(series: str, contender: str, seed: int, budget: int) -> dict:
+def run_study(series: str, contender: str, seed: int, budget: int, quick: bool = False) -> dict:
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    n_retrain, top_k, n_reeval = ((QUICK_SIZES["retrain_seeds"], QUICK_SIZES["top_k"],
+                                   QUICK_SIZES["reeval_seeds"]) if quick
+                                  else (RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS))
     windows = windows_for(series)
-    spec = spec_for(contender, series, seed)
+    spec = spec_for(contender, series, seed, QUICK_SPACE if quick else SPACE)
     max_epochs = spec.space.max_epochs()
     study = optuna.create_study(
         direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed),
@@ -149,14 +155,14 @@ def run_study(series: str, contender: str, seed: int, budget: int) -> dict:
     base = 10_000 + 1000 * seed
     test_windows = dataclasses.replace(windows, val_x=windows.test_x, val_y=windows.test_y)
     test_runs = [fresh_score(chosen, test_windows, [base + s])[1]
-                 for s in range(RETRAIN_SEEDS)]
+                 for s in range(n_retrain)]
     # The same study's pick by another rule (the search is unchanged).
     picked = simplest_within_se(study.trials)
     pick_runs = test_runs if picked == chosen else [
-        fresh_score(picked, test_windows, [base + s])[1] for s in range(RETRAIN_SEEDS)]
+        fresh_score(picked, test_windows, [base + s])[1] for s in range(n_retrain)]
     reeval = [fresh_score(t.user_attrs["config"], windows,
-                          [base + 100 + s for s in range(REEVAL_SEEDS)], spec)[0]
-              for t in ranked[:TOP_K]]
+                          [base + 100 + s for s in range(n_reeval)], spec)[0]
+              for t in ranked[:top_k]]
     rank_of_chosen = int(np.argsort(np.argsort(reeval))[0]) + 1
     states = [t.state for t in study.trials]
     return {
@@ -198,7 +204,8 @@ def summarize(rows: list[dict]) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="smoke run: sunspots, 1 seed, tiny budget")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: sunspots, 1 seed, a tiny space and budget")
     p.add_argument("--budget", type=int, default=4000, help="member-epochs per study")
     p.add_argument("--seeds", type=int, default=5, help="study seeds per series and contender")
     p.add_argument("--first-seed", type=int, default=0,
@@ -211,7 +218,7 @@ def main() -> None:
     p.add_argument("--out", help="also write every study's row as JSON here")
     args = p.parse_args()
     if args.quick:
-        args.budget, args.seeds, args.series = 300, 1, ["sunspots"]
+        args.budget, args.seeds, args.series = QUICK_SIZES["budget"], 1, ["sunspots"]
     def rows_of(path: str) -> list[dict]:
         try:
             rows = json.loads(Path(path).read_text())
@@ -230,7 +237,7 @@ def main() -> None:
     start = time.perf_counter()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     work = [(s, c, seed) for s in args.series for seed in seeds for c in args.contenders]
-    rows = Parallel(n_jobs=args.jobs)(delayed(run_study)(s, c, seed, args.budget)
+    rows = Parallel(n_jobs=args.jobs)(delayed(run_study)(s, c, seed, args.budget, args.quick)
                                       for s, c, seed in work)
     print(f"# bench_sweep: budget {args.budget} member-epochs per study, {args.seeds} study "
           f"seeds, {len(rows)} studies, {args.jobs} processes x 1 torch thread on "

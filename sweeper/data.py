@@ -63,6 +63,9 @@ class Data:
                 raise must("Data.source", "a name, a CSV path or an array of numbers", src)
             object.__setattr__(self, "values", arr)
             object.__setattr__(self, "source", "array")
+        if self.column is not None and not isinstance(self.column, str):
+            raise must("Data.column", "one column name (a string)", self.column,
+                       "sweeper fits one series per study; name the column that holds it.")
         for name in ("window", "horizon"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -201,7 +204,7 @@ def _as_series(values: Any, what: str) -> np.ndarray:
     nan = np.flatnonzero(~np.isfinite(arr))
     if nan.size:
         raise SpecError(
-            f"{what} has {nan.size} missing or infinite values (first at index {nan[0]}); "
+            f"{what} has {nan.size} missing or infinite values (first at row {nan[0] + 1}); "
             "fill or drop them before sweeping."
         )
     return arr

@@ -86,11 +86,22 @@ def _has_user(name: str) -> bool:
         return False
 
 
+def _missing(what: str) -> None:
+    """Skip a test that needs `what`, or fail it where the run says PostgreSQL must be there
+    (CI sets SWEEPER_TEST_REQUIRE_POSTGRES=1, so that a broken set-up cannot pass as skips)."""
+    if os.environ.get("SWEEPER_TEST_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"{what}, and SWEEPER_TEST_REQUIRE_POSTGRES=1 says it must be")
+    pytest.skip(what)
+
+
 @pytest.fixture(scope="session")
 def postgres():
     if not (_pg_bin("initdb") and _pg_bin("pg_ctl")):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is missing")
+        _missing("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _missing("the PostgreSQL driver psycopg (in the dev and postgres extras) is missing")
     # Not under pytest's temporary folder: the server's user must be able to reach it.
     root = Path(tempfile.mkdtemp(prefix="sweeper-pg-"))
     try:

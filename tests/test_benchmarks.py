@@ -25,7 +25,7 @@ def test_bench_sweep_quick(tmp_path):
                       "sweeper-no-median"):
         assert f"| sunspots | {contender} |" in out
     # Its rows summarize again with --also, and rows it cannot use get one sentence.
-    again = bench(BENCH / "bench_sweep.py", "--seeds", "0", "--budget", "300", "--also",
+    again = bench(BENCH / "bench_sweep.py", "--seeds", "0", "--budget", "100", "--also",
                   tmp_path / "rows.json", cwd=BENCH)
     assert "| sunspots | plain |" in again and "(with 8 studies from" in again
     (tmp_path / "bad.json").write_text('{"not": "rows"}')

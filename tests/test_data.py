@@ -71,7 +71,7 @@ def test_baseline_is_the_better_naive_forecast():
 @pytest.mark.parametrize(
     "values, message",
     [
-        ([1.0, np.nan, 3.0] + [4.0] * 30, r"1 missing or infinite values \(first at index 1\)"),
+        ([1.0, np.nan, 3.0] + [4.0] * 30, r"1 missing or infinite values \(first at row 2\)"),
         ([1.0, 2.0, 3.0], r"has 3 points, too short for window=12"),
         ([5.0] * 50, r"is constant over its training part"),
         (np.ones((10, 3)), r"must be a 1-D series, but has shape \(10, 3\)"),

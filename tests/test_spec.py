@@ -100,7 +100,12 @@ def test_override_revalidates():
         ([str(FIXTURES / "tiny_toy.py"), "--repeats", "0"], "command-line flags: Study.repeats"),
         ([str(FIXTURES / "tiny_toy.py"), "--pruner", "bogus"], "Study.pruner must be one of"),
         ([str(FIXTURES / "tiny_toy.py"), "--device", "tpu"], "--device must be auto, cpu"),
-        ([str(FIXTURES / "nan_data.py")], "data: nan_series.csv\\[value\\] has 1 missing"),
+        ([str(FIXTURES / "nan_data.py")],
+         "data: nan_series.csv\\[value\\] has 1 missing or infinite values \\(first at row 3\\)"),
+        ([str(FIXTURES / "column_list.py")], "line 4: Data.column must be one column name "
+                                             "\\(a string\\), but got \\['load', 'temp'\\]"),
+        ([str(FIXTURES / "column_number.py")], "line 4: Data.column must be one column name "
+                                               "\\(a string\\), but got 1\\."),
         ([str(FIXTURES / "short_data.py")], "data: the series 'array' has 5 points, too short"),
         ([str(FIXTURES / "syntax_error.py")], "line \\d+: there is a syntax error"),
         ([str(FIXTURES / "no_study.py")], "defines no Study"),
