@@ -105,10 +105,11 @@ def make_storage(url: str, retry: bool = True, warn: Callable[[str], None] | Non
                         real, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_S,
                         grace_period=GRACE_S, heartbeat_stale_trial_callback=requeue_stale)
                 except Exception as exc:
-                    # Another process created the tables between Optuna's check and its
-                    # CREATE TABLE: they exist now, so opening again finds them.
+                    # Another process created the tables (or stamped their version) between
+                    # Optuna's check and its own write: they exist now, so opening again finds
+                    # them.
                     tries += 1
-                    if tries == SCHEMA_RACE_TRIES or "already exists" not in str(_root(exc)):
+                    if tries == SCHEMA_RACE_TRIES or not _schema_race(exc):
                         raise
                     time.sleep(0.1 * tries)
 
@@ -127,6 +128,13 @@ def make_storage(url: str, retry: bool = True, warn: Callable[[str], None] | Non
                             f"{_first_line(_root(exc), real)}") from None
     cached = optuna.storages.get_storage(rdb)
     return RetryingStorage(cached, url, warn) if retry else cached
+
+
+def _schema_race(exc: BaseException) -> bool:
+    """Whether opening failed because another process was creating the same tables."""
+    text = str(_root(exc))
+    return "already exists" in text or ("alembic_version" in text and (
+        "UNIQUE" in text or "duplicate key" in text))
 
 
 def worker_name(trial: optuna.trial.FrozenTrial | optuna.Trial) -> str:
