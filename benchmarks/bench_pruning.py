@@ -34,7 +34,7 @@ from bench_sweep import QUICK_SPACE, SPACE, member_epochs, windows_for  # benchm
 
 from sweeper import Data, Space, Study
 from sweeper.pruning import make_pruner, report_steps
-from sweeper.sweep import TrialObjective
+from sweeper.trial import TrialObjective
 
 VARIANTS = {  # name -> (pruner, degradation stopping, screening)
     "none": ("none", False, False),

@@ -49,7 +49,7 @@ from sweeper.data import load_series, make_windows
 from sweeper.model import build
 from sweeper.objective import score
 from sweeper.pruning import make_pruner, report_steps
-from sweeper.sweep import TrialObjective, judge
+from sweeper.trial import TrialObjective, judge
 
 SERIES = {"sunspots": 11, "co2": 12, "elnino": 12}  # name -> window
 SPACE = Space(hidden=IntRange(4, 48), layers=IntRange(1, 2), dropout=FloatRange(0.0, 0.5),

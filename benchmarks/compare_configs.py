@@ -28,7 +28,7 @@ from sweeper.diagnosis import diagnose_run
 from sweeper.objective import score
 from sweeper.plots import curve_figure_data, draw_multiple_runs, save_png
 from sweeper.space import suggest
-from sweeper.sweep import derive_seeds
+from sweeper.trial import derive_seeds
 from sweeper.train import resolve_device, train_repeats
 
 # The tutorial's models: LSTM(hidden) + Dense(1), full batch, no shuffling, Keras defaults

@@ -119,10 +119,11 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     except SpecError as exc:
         return _error(prog, str(exc), args.debug)
 
+    from .liveness import exit_code, stop_on_signals
     from .report import best_summary, format_table, trial_table
     from .storage import StorageUnavailable
-    from .sweep import run_sweep
-    from .workers import TooManyFailures, WorkerError, exit_code, stop_on_signals
+    from .sweep import TooManyFailures, run_sweep
+    from .workers import WorkerError, WorkerStopped
 
     devices = devices_for(device, jobs)
     where = (f"{jobs} workers on {', '.join(sorted(set(devices)))}" if jobs > 1
@@ -150,7 +151,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
               "trials are marked failed; finished trials are kept, and re-running the same "
               "command resumes the study.", file=sys.stderr)
         return exit_code(exc)
-    except (TooManyFailures, StorageUnavailable, WorkerError) as exc:
+    except (TooManyFailures, StorageUnavailable, WorkerError, WorkerStopped) as exc:
         print(f"{prog}: stopped: {exc}", file=sys.stderr)
         return EXIT_STOPPED
     print()
@@ -195,7 +196,7 @@ def diagnose_main(argv: Sequence[str], prog: str) -> int:
     args = _diagnose_parser(prog).parse_args(argv)
     from .diagnosis import diagnose_run
     from .history import read_history
-    from .storage import json_safe
+    from .record import json_safe
 
     try:
         histories = [read_history(f, args.train_col, args.val_col, args.epoch_col)
@@ -316,8 +317,8 @@ def repair_main(argv: Sequence[str], prog: str) -> int:
                              "again). Run it only while no sweeper works on the study.")
     args = p.parse_args(argv)
     try:
+        from .liveness import reclaim_stale
         from .storage import expand_url, is_journal, load_existing_study, repair_journal
-        from .workers import reclaim_stale
 
         name, url, _ = _locate(args)
         done = repair_journal(Path(expand_url(url))) if is_journal(url) else []

@@ -5,8 +5,9 @@ other trials, so a run whose validation loss turns upward after a good early epo
 `DegradationMonitor` watches one run's own curves and stops it when validation loss has risen
 beyond its noise for `patience` epochs while training loss kept falling: the overfitting turn.
 
-The decision is numeric and framework-free (`DegradationMonitor`, `find_degradation`); only
-`make_pruner` touches Optuna.
+The decision is numeric and framework-free (`DegradationMonitor`, `find_degradation`);
+`make_pruner` builds Optuna's pruners by name, and `explain` says, with numbers, why one of them
+stopped a trial.
 """
 
 from __future__ import annotations
@@ -14,11 +15,21 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from enum import Enum
 from typing import Any, NamedTuple
+
+import numpy as np
 
 PRUNERS = ("none", "median", "percentile", "successive_halving", "hyperband", "patient")
 # Trials completed before a comparative pruner may prune: a median of fewer is mostly noise.
 N_STARTUP_TRIALS = 5
+
+
+class StopKind(str, Enum):
+    """Why a run ended before its last epoch, stored by name."""
+
+    DEGRADED = "degraded"  # validation turned upward while training kept falling
+    DIVERGED = "diverged"  # a loss became NaN or infinite
 
 
 class Stop(NamedTuple):
@@ -28,6 +39,7 @@ class Stop(NamedTuple):
     turn_epoch: int  # epoch of the smoothed validation minimum
     rise: float  # relative rise of smoothed validation loss above that minimum
     reason: str
+    kind: StopKind = StopKind.DEGRADED
 
 
 class DegradationMonitor:
@@ -126,6 +138,43 @@ def make_pruner(pruner: Any, first_step: int, max_epochs: int) -> Any:
                 patience=3,
             )
     raise ValueError(f"unknown pruner {pruner!r}")  # the spec has already refused it
+
+
+def explain(pruner: Any, epoch: int, value: float, best: float,
+            values_at_epoch: Sequence[float]) -> str:
+    """Why `pruner` stopped a trial at `epoch`, with the comparison that pruner makes.
+
+    `value` is the trial's mean validation loss reported at that epoch, `best` the lowest it
+    reported so far, and `values_at_epoch` what the completed trials reported at that epoch.
+    """
+    name = type(pruner).__name__
+    head = f"pruned at epoch {epoch}"
+    if name == "PatientPruner":
+        inner = getattr(pruner, "_wrapped_pruner", None)
+        patience = getattr(pruner, "_patience", "?")
+        tail = (explain(inner, epoch, value, best, values_at_epoch).split(": ", 1)[1]
+                if inner is not None else f"mean validation loss {value:.4g}")
+        return (f"{head} by the patient pruner: no improvement over its last {patience} reports,"
+                f" and {tail}")
+    if hasattr(pruner, "_percentile") and values_at_epoch:
+        percentile = float(pruner._percentile)
+        which = "median" if percentile == 50 else f"{percentile:g}th percentile"
+        bar = float(np.nanpercentile(np.asarray(values_at_epoch, dtype=float), percentile))
+        return (f"{head} by the {which} pruner: its best mean validation loss so far, "
+                f"{best:.4g}, is above the {which} {bar:.4g} of the {len(values_at_epoch)} "
+                "completed trials' values at that epoch")
+    if name in ("SuccessiveHalvingPruner", "HyperbandPruner"):
+        factor = getattr(pruner, "_reduction_factor", None)
+        share = f"the best 1/{factor}" if factor else "the best share"
+        how = "hyperband's successive halving" if name == "HyperbandPruner" \
+            else "successive halving"
+        return (f"{head} by {how}: at this rung its mean validation loss {value:.4g} was not "
+                f"among {share} of the trials that reached it")
+    if name == "ThresholdPruner":
+        upper = getattr(pruner, "_upper", math.inf)
+        return (f"{head} by the threshold pruner: mean validation loss {value:.4g} is "
+                f"{'not finite' if not math.isfinite(value) else f'above {upper:.4g}'}")
+    return f"{head} by {name} with mean validation loss {value:.4g}"
 
 
 def report_steps(max_epochs: int, max_reports: int) -> int:

@@ -14,6 +14,7 @@ import optuna
 import pandas as pd
 
 from . import keys
+from .record import Record
 
 # Stored attrs too bulky for a CSV cell; they stay in the storage.
 BULKY = (keys.CURVES, keys.EVIDENCE)
@@ -59,17 +60,17 @@ def best_summary(study: optuna.Study) -> str:
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if not complete:
         return "No trial completed, so there is no best trial yet."
-    best = min(complete, key=lambda t: t.value)
-    a = best.user_attrs
+    best = Record.of(min(complete, key=lambda t: t.value))
     params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                        for k, v in best.params.items())
     return "\n".join([
         f"Best trial: #{best.number}  score {best.value:.4g} = validation loss "
-        f"{a.get(keys.VAL_LOSS, float('nan')):.4g} + penalty {a.get(keys.PENALTY, 0.0):.4g} "
-        f"(overfit gap {a.get(keys.OVERFIT_GAP, 0.0):.4g}, spread {a.get(keys.SPREAD, 0.0):.4g})",
+        f"{best.number_of(keys.VAL_LOSS):.4g} + penalty {best.get(keys.PENALTY, 0.0):.4g} "
+        f"(overfit gap {best.get(keys.OVERFIT_GAP, 0.0):.4g}, spread "
+        f"{best.get(keys.SPREAD, 0.0):.4g})",
         f"  params:         {params}",
-        f"  diagnosis:      {a.get(keys.LABEL)}: {a.get(keys.REASON)}",
-        f"  recommendation: {a.get(keys.RECOMMENDATION)}",
+        f"  diagnosis:      {best.label}: {best.get(keys.REASON)}",
+        f"  recommendation: {best.get(keys.RECOMMENDATION)}",
     ])
 
 
@@ -80,8 +81,9 @@ def write_report(study: optuna.Study, out: Path) -> str:
 
     out.mkdir(parents=True, exist_ok=True)
     trials = study.get_trials(deepcopy=False)
-    states = Counter(t.state.name.lower() for t in trials)
-    labels = Counter(t.user_attrs.get(keys.LABEL) for t in trials if keys.LABEL in t.user_attrs)
+    records = [Record.of(t) for t in trials]
+    states = Counter(r.state for r in records)
+    labels = Counter(r.label for r in records if r.label)
     lines = [
         f"study {study.study_name!r}: {len(trials)} trials ("
         + ", ".join(f"{n} {s}" for s, n in states.most_common()) + ")"
@@ -92,20 +94,17 @@ def write_report(study: optuna.Study, out: Path) -> str:
         "",
         best_summary(study),
     ]
-    problems = [t for t in trials if t.state in (optuna.trial.TrialState.FAIL,
-                                                 optuna.trial.TrialState.PRUNED)]
+    problems = [r for r in records if r.state in ("fail", "pruned")]
     if problems:
-        retries = {t.user_attrs[keys.RETRY_OF]: t for t in trials
-                   if t.user_attrs.get(keys.RETRY_OF) is not None}
+        retries = {r.retry_of: r for r in records if r.retry_of is not None}
         lines += ["", "Pruned and failed trials:"]
-        for t in problems:
-            retry = retries.get(t.number)
-            why = (t.user_attrs.get(keys.PRUNE_REASON) or t.user_attrs.get(keys.FAIL_REASON)
-                   or (retry and retry.user_attrs.get(keys.RETRY_REASON))
+        for r in problems:
+            retry = retries.get(r.number)
+            why = (r.why or (retry and retry.get(keys.RETRY_REASON))
                    or "no reason stored (the process may have been killed)")
             again = f" (its configuration ran again as #{retry.number})" if retry else ""
-            lines.append(f"  #{t.number} {t.state.name.lower()}: {why}{again}")
-    running = [t.number for t in trials if t.state == optuna.trial.TrialState.RUNNING]
+            lines.append(f"  #{r.number} {r.state}: {why}{again}")
+    running = [r.number for r in records if r.state == "running"]
     if running:
         lines += ["", f"Running (or left running by a stopped process): "
                       f"{', '.join(f'#{n}' for n in running)}"]
@@ -118,7 +117,7 @@ def write_report(study: optuna.Study, out: Path) -> str:
     for name, fig in study_figures(study).items():
         written.append(save_png(fig, out / name))
     for t in complete_trials(study)[:FIGURES_FOR_BEST]:
-        written.append(save_png(draw_curves(trial_figure_data(t.number, t.user_attrs)),
+        written.append(save_png(draw_curves(trial_figure_data(Record.of(t))),
                                 out / f"trial-{t.number}.png"))
     lines += ["", f"Wrote {len(written)} files to {out}/: "
               + ", ".join(p.name for p in written[:6]) + (", ..." if len(written) > 6 else "")]

@@ -31,6 +31,7 @@ from .plots import (
     overview_data,
     save_png,
 )
+from .record import Record
 
 BEST_FOR_FIGURE = 3  # trials in the study's "multiple runs" figure
 
@@ -40,20 +41,13 @@ def artifact_store(path: str | Path) -> FileSystemArtifactStore:
     return FileSystemArtifactStore(str(path))
 
 
-def trial_figure_data(number: int, attrs: dict[str, Any]) -> CurveFigureData:
-    curves = attrs.get(keys.CURVES) or {"train": [], "val": []}
-    nan = float("nan")
-
-    def rows(name: str) -> list[list[float]]:
-        return [[nan if v is None else v for v in row] for row in curves.get(name, [])]
-
-    evidence = attrs.get(keys.EVIDENCE) or []
+def trial_figure_data(rec: Record) -> CurveFigureData:
+    train, val = rec.curves
     return curve_figure_data(
-        rows("train"), rows("val"),
-        title=f"trial {number}: model train vs validation loss ({len(rows('val'))} repeats)",
-        label=attrs.get(keys.LABEL, ""), reason=attrs.get(keys.REASON, ""),
-        best_epochs=[e.get("best_epoch") for e in evidence] or None,
-        grad_norm=rows("grad_norm") or None,
+        train, val,
+        title=f"trial {rec.number}: model train vs validation loss ({len(val)} repeats)",
+        label=rec.label or "", reason=rec.get(keys.REASON, ""),
+        best_epochs=rec.best_epochs or None, grad_norm=rec.grad_norms or None,
     )
 
 
@@ -61,46 +55,44 @@ def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else ("-" if v is None else str(v))
 
 
-def trial_note(number: int, attrs: dict[str, Any], params: dict[str, Any]) -> str:
+def trial_note(rec: Record) -> str:
     """Markdown summary of one trial's judgment."""
+    a = rec.get
     lines = [
-        f"## Trial {number}: {attrs.get(keys.LABEL, '?')} ({attrs.get(keys.AGREEMENT, '')})",
+        f"## Trial {rec.number}: {rec.label or '?'} ({a(keys.AGREEMENT, '')})",
         "",
-        f"**Reason.** {attrs.get(keys.REASON, '-')}",
+        f"**Reason.** {a(keys.REASON, '-')}",
         "",
-        f"**Recommendation.** {attrs.get(keys.RECOMMENDATION, '-')}",
+        f"**Recommendation.** {a(keys.RECOMMENDATION, '-')}",
         "",
         "| score component | value |",
         "|---|---|",
-        f"| validation loss (mean over repeats) | {_fmt(attrs.get(keys.VAL_LOSS))} |",
-        f"| training loss (last weights, dropout off) | {_fmt(attrs.get(keys.TRAIN_LOSS))} |",
-        f"| gap (validation - training) | {_fmt(attrs.get(keys.GAP))} |",
+        f"| validation loss (mean over repeats) | {_fmt(a(keys.VAL_LOSS))} |",
+        f"| training loss (last weights, dropout off) | {_fmt(a(keys.TRAIN_LOSS))} |",
+        f"| gap (validation - training) | {_fmt(a(keys.GAP))} |",
         f"| overfit gap (validation's final level above its best) | "
-        f"{_fmt(attrs.get(keys.OVERFIT_GAP))} |",
-        f"| spread (standard error over repeats) | {_fmt(attrs.get(keys.SPREAD))} |",
+        f"{_fmt(a(keys.OVERFIT_GAP))} |",
+        f"| spread (standard error over repeats) | {_fmt(a(keys.SPREAD))} |",
         f"| penalty (gap_penalty x overfit gap + spread_penalty x spread) | "
-        f"{_fmt(attrs.get(keys.PENALTY))} |",
+        f"{_fmt(a(keys.PENALTY))} |",
         "",
         "| repeat | seed | label | best epoch | early stop |",
         "|---|---|---|---|---|",
     ]
-    labels = attrs.get(keys.REPEAT_LABELS) or []
-    seeds = attrs.get(keys.SEEDS) or []
-    evidence = attrs.get(keys.EVIDENCE) or []
-    stops = attrs.get(keys.EARLY_STOP) or []
-    for r, label in enumerate(labels):
+    seeds, best, stops = rec.seeds, rec.best_epochs, rec.early_stops
+    for r, label in enumerate(rec.repeat_labels):
         stop = stops[r] if r < len(stops) else None
         lines.append(
             f"| {r} | {seeds[r] if r < len(seeds) else '-'} | {label} | "
-            f"{_fmt((evidence[r] if r < len(evidence) else {}).get('best_epoch'))} | "
+            f"{_fmt(best[r] if r < len(best) else None)} | "
             f"{stop['reason'] if stop else '-'} |")
-    engine = attrs.get(keys.ENGINE) or {}
-    lines += ["", f"Params: {', '.join(f'{k}={_fmt(v)}' for k, v in params.items())}. "
-              f"Trained on {attrs.get(keys.DEVICE, '?')}, {engine.get('engine', '?')} engine "
+    engine = a(keys.ENGINE, {})
+    lines += ["", f"Params: {', '.join(f'{k}={_fmt(v)}' for k, v in rec.params.items())}. "
+              f"Trained on {a(keys.DEVICE, '?')}, {engine.get('engine', '?')} engine "
               f"({engine.get('why', '')})."]
     for key in (keys.PRUNE_REASON, keys.FAIL_REASON):
-        if attrs.get(key):
-            lines += ["", f"**{key.replace('_', ' ').capitalize()}.** {attrs[key]}"]
+        if a(key):
+            lines += ["", f"**{key.replace('_', ' ').capitalize()}.** {a(key)}"]
     return "\n".join(lines)
 
 
@@ -116,12 +108,13 @@ def _save_note(study_or_trial: Any, body: str) -> bool:
 def publish_trial(trial: optuna.Trial, attrs: dict[str, Any],
                   store: FileSystemArtifactStore) -> None:
     """Upload the trial's learning-curve PNG and save its note (one figure per trial)."""
-    fig = draw_curves(trial_figure_data(trial.number, attrs))
+    rec = Record.from_attrs(trial.number, attrs, trial.params)
+    fig = draw_curves(trial_figure_data(rec))
     with tempfile.TemporaryDirectory() as tmp:
         path = save_png(fig, Path(tmp) / f"trial-{trial.number}-curves.png")
         upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=trial,
                         mimetype="image/png")
-    _save_note(trial, trial_note(trial.number, attrs, trial.params))
+    _save_note(trial, trial_note(rec))
 
 
 def study_note(spec: dict[str, Any], baseline: dict[str, float]) -> str:
@@ -155,13 +148,13 @@ def study_figures(study: optuna.Study) -> dict[str, Any]:
     done = complete_trials(study)
     figures = {}
     if done:
+        records = [Record.of(t) for t in done]
         figures["overview.png"] = draw_overview(overview_data(
-            [{"params": t.params, "score": t.value, "label": t.user_attrs.get(keys.LABEL)}
-             for t in done], f"{study.study_name}: searched parameters vs score"))
-        panels = [trial_figure_data(t.number, t.user_attrs)._replace(
-                      title=f"#{t.number} {t.user_attrs.get(keys.LABEL, '')} "
-                            f"score {t.value:.3g}")
-                  for t in done[:BEST_FOR_FIGURE]]
+            [{"params": r.params, "score": r.value, "label": r.label} for r in records],
+            f"{study.study_name}: searched parameters vs score"))
+        panels = [trial_figure_data(r)._replace(
+                      title=f"#{r.number} {r.label or ''} score {r.value:.3g}")
+                  for r in records[:BEST_FOR_FIGURE]]
         figures["best-trials.png"] = draw_multiple_runs(
             panels, f"{study.study_name}: best {len(panels)} trials, every repeat")
     return figures

@@ -2,12 +2,11 @@
 
 Results live in an ordinary Optuna storage, so optuna-dashboard, pandas and Optuna's own tools
 read them unchanged. The default is a SQLite file under runs/<study name>/; any Optuna URL works.
-Attribute names are in `keys`.
+What a trial stores is in `record`.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import sys
@@ -17,11 +16,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import optuna
 from optuna.storages._heartbeat import BaseHeartbeat
 
 from . import keys
+from .record import json_safe, worker_name
 from .validate import SpecError
 
 RUNS_DIR = Path("runs")
@@ -135,12 +134,6 @@ def _schema_race(exc: BaseException) -> bool:
     text = str(_root(exc))
     return "already exists" in text or ("alembic_version" in text and (
         "UNIQUE" in text or "duplicate key" in text))
-
-
-def worker_name(trial: optuna.trial.FrozenTrial | optuna.Trial) -> str:
-    """host:pid of the worker that ran a trial, as stored on it."""
-    worker = trial.user_attrs.get(keys.WORKER) or {}
-    return f"{worker.get('host', '?')}:{worker.get('pid', '?')}"
 
 
 def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial | optuna.Trial,
@@ -372,35 +365,6 @@ def open_study(
     return study, resumed
 
 
-def json_safe(obj: Any) -> Any:
-    """Plain JSON: numpy scalars to Python, NaN and inf to None (browsers reject NaN in JSON)."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return json_safe(obj.tolist())
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    if hasattr(obj, "value") and isinstance(obj.value, str):  # enums by name
-        return obj.value
-    return obj
-
-
-def round_curve(values: np.ndarray) -> list[float | None]:
-    """A curve for storage: 6 significant digits (float32 training carries about 7)."""
-    return [float(f"{v:.6g}") if math.isfinite(v) else None for v in values]
-
-
-def write_attrs(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
-    """One storage write per attribute; callers keep the number of attributes small."""
-    for key, value in attrs.items():
-        trial.set_user_attr(key, json_safe(value))
-
-
 def load_existing_study(name: str, url: str) -> optuna.Study:
     """The stored study, or a SpecError saying there is none (nothing is created)."""
     missing = (Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///")
@@ -422,13 +386,3 @@ def count_trials(study: optuna.Study) -> tuple[int, int]:
     finished = sum(s in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
                    for s in states)
     return finished, states.count(optuna.trial.TrialState.RUNNING)
-
-
-def load_curves(trial: optuna.trial.FrozenTrial) -> tuple[list[list[float]], list[list[float]]]:
-    """(train, val) per repeat from a stored trial, NaN where a value was not finite."""
-    curves = trial.user_attrs.get(keys.CURVES) or {"train": [], "val": []}
-
-    def back(rows: list[list[Any]]) -> list[list[float]]:
-        return [[math.nan if v is None else v for v in row] for row in rows]
-
-    return back(curves["train"]), back(curves["val"])

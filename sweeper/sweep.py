@@ -1,12 +1,12 @@
-"""The sweep: an Optuna study whose every trial trains repeats, diagnoses them and scores them.
+"""The sweep: an Optuna study run until it has its finished trials, by one worker or several.
 
-    trial -> config (space.suggest) -> seeded repeats (train) -> per-repeat diagnosis
-          -> trial diagnosis -> score (objective) -> attrs (storage) -> value / prune / fail
+    run_sweep -> open or resume the study -> reclaim abandoned trials
+              -> work() here, or one worker process per device (workers.run_workers)
+              -> study figures
 
-A trial that fails (out of memory, any exception) is recorded with its reason and the sweep goes
-on, until `Study.max_failures` trials in a row have failed; a run whose loss turns NaN or inf ends
-at that epoch and its trial is pruned, saying so. A misconfigured sweep never gets here (see spec
-and validate). Several workers and what happens when one stops are in `workers`.
+Each worker runs trials (see trial) until the study has `Study.n_trials` finished ones, printing a
+line per trial; failed trials are made up for until `Study.max_failures` fail in a row. A
+misconfigured sweep never gets here (see spec and validate).
 """
 
 from __future__ import annotations
@@ -20,257 +20,21 @@ from typing import Any
 import numpy as np
 import optuna
 import torch
-from optuna.artifacts import FileSystemArtifactStore
 
 from . import keys
 from .data import Windows
-from .diagnosis import Diagnosis, Label, TrialDiagnosis, diagnose_run, diagnose_trial
-from .objective import Score, score
+from .liveness import exit_code, reclaim_stale, stop_on_signals
 from .pruning import make_pruner, report_steps
-from .review import artifact_store, publish_study_figures, publish_study_note, publish_trial
-from .space import suggest
+from .record import Record
+from .review import artifact_store, publish_study_figures, publish_study_note
 from .spec import Study
-from .storage import (
-    count_trials,
-    json_safe,
-    make_storage,
-    open_study,
-    requeue,
-    round_curve,
-    write_attrs,
-)
-from .train import TrainResult, combine, train_repeats
-from .workers import (
-    TooManyFailures,
-    heartbeat,
-    interrupt_reason,
-    reclaim_stale,
-    run_workers,
-    stamp,
-)
+from .storage import StorageUnavailable, count_trials, make_storage, open_study, redact
+from .trial import TrialObjective
+from .workers import run_workers
 
 
-def derive_seeds(study_seed: int, trial_number: int, n_repeats: int) -> list[int]:
-    """Seed of each repeat, from (study seed, trial number, repeat index) alone, so one trial can
-    be re-run without the rest of the study."""
-    return [
-        int(np.random.SeedSequence([study_seed, trial_number, r]).generate_state(1)[0])
-        for r in range(n_repeats)
-    ]
-
-
-def judge(result: TrainResult, baseline: float, reference: float | None, gap_penalty: float,
-          spread_penalty: float) -> tuple[list[Diagnosis], Score]:
-    """Each repeat's diagnosis, and the score, whose overfit gap counts the repeats
-    diagnosed overfit."""
-    runs = [diagnose_run(*result.curve(r), baseline=baseline, reference=reference,
-                         grad_norm=result.signals(r)[0])
-            for r in range(len(result.n_epochs_run))]
-    parts = score([result.curve(r)[1] for r in range(len(runs))], result.train_fit,
-                  gap_penalty, spread_penalty,
-                  overfit=[run.label is Label.OVERFIT for run in runs])
-    return runs, parts
-
-
-# Completed trials needed before `Study.screen` judges a first run against them.
-SCREEN_AFTER = 4
-
-
-class TrialObjective:
-    """The function Optuna calls once per trial."""
-
-    def __init__(self, spec: Study, windows: Windows, device: torch.device,
-                 on_epoch: Callable[[int, int, int], None] | None = None,
-                 store: FileSystemArtifactStore | None = None) -> None:
-        self.spec = spec
-        self.store = store
-        self.windows = windows
-        self.device = device
-        self.report_every = report_steps(spec.space.max_epochs(), spec.max_reports)
-        self.on_epoch = on_epoch
-
-    def __call__(self, trial: optuna.Trial) -> float:
-        try:
-            trial.set_user_attr(keys.WORKER, stamp())
-            with heartbeat(trial):
-                return self._run(trial)
-        except optuna.TrialPruned:
-            raise
-        except torch.cuda.OutOfMemoryError as exc:
-            if self.device.type == "cuda":
-                torch.cuda.empty_cache()
-            _store_reason(trial, f"oom: {(str(exc).splitlines() or ['out of memory'])[0]}")
-            raise
-        except KeyboardInterrupt as exc:
-            _store_reason(trial, interrupt_reason(exc))
-            with contextlib.suppress(Exception):  # the resumed sweep runs it again first
-                requeue(trial.study, trial)
-            raise
-        except Exception as exc:
-            _store_reason(trial, f"{type(exc).__name__}: {exc}")
-            raise
-
-    def _run(self, trial: optuna.Trial) -> float:
-        spec = self.spec
-        config = suggest(trial, spec.space)
-        seeds = derive_seeds(spec.seed, trial.number, spec.repeats)
-        storage_s = 0.0
-        prune_reason: list[str] = []
-
-        def on_report(epoch: int, mean_val: float) -> bool:
-            nonlocal storage_s
-            t0 = time.perf_counter()
-            trial.report(mean_val, epoch)
-            prune = trial.should_prune()
-            if prune:
-                prune_reason.append(self._prune_reason(trial, epoch, mean_val))
-            storage_s += time.perf_counter() - t0
-            return prune
-
-        on_epoch = None
-        if self.on_epoch is not None:
-            def on_epoch(epoch: int, n_epochs: int) -> None:
-                self.on_epoch(trial.number, epoch, n_epochs)
-
-        def train(some: list[int], report: Any) -> TrainResult:
-            return train_repeats(
-                config, self.windows, some, self.device, patience=spec.patience,
-                min_rise=spec.min_rise, report_every=self.report_every, on_report=report,
-                on_epoch=on_epoch, engine=spec.engine,
-            )
-
-        if spec.screen and len(seeds) > 1:
-            # One run first; the other repeats only for a configuration that may rank high.
-            result = train(seeds[:1], on_report)
-            screened = None if prune_reason else self._screen(trial, result, config["loss"])
-            if screened:
-                prune_reason.append(screened)
-            if prune_reason:
-                seeds = seeds[:1]
-            else:
-                result = combine(result, train(seeds[1:], None))
-        else:
-            result = train(seeds, on_report)
-        t0 = time.perf_counter()
-        baseline = self.windows.baseline(config["loss"])
-        reference = self._best_val_loss(trial, config["loss"])
-        storage_s += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        runs, parts = self._judge(result, baseline, reference)
-        verdict = diagnose_trial(runs)
-        diagnosis_s = time.perf_counter() - t0
-
-        attrs = trial_attrs(config, seeds, self.device, result, verdict, parts)
-        nonfinite = [(r, s.epoch + 1) for r, s in enumerate(result.stops)
-                     if s is not None and s.reason.startswith("loss became non-finite")]
-        if nonfinite:  # the run ended where its loss stopped being a number
-            where = ", ".join(f"repeat {r + 1} at epoch {e}" for r, e in nonfinite)
-            prune_reason.insert(0, f"diverged: {len(nonfinite)}/{len(seeds)} repeats' loss "
-                                   f"became NaN or inf ({where}); {verdict.reason}")
-        elif verdict.label is Label.DIVERGED or not np.isfinite(parts.score):
-            prune_reason.insert(0, f"diverged: {verdict.reason}")
-        if prune_reason:
-            attrs[keys.PRUNE_REASON] = prune_reason[0]
-        t0 = time.perf_counter()
-        write_attrs(trial, attrs)
-        storage_s += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        if self.store is not None and self.spec.trial_figures:
-            try:  # a figure that cannot be drawn or saved must not cost the trial
-                publish_trial(trial, json_safe(attrs), self.store)
-            except Exception as exc:
-                trial.set_user_attr(keys.REVIEW_ERROR, f"{type(exc).__name__}: {exc}")
-        review_s = time.perf_counter() - t0
-        trial.set_user_attr(keys.TIMING, {
-            "train_s": round(result.seconds, 4), "diagnosis_s": round(diagnosis_s, 4),
-            "storage_s": round(storage_s, 4), "review_s": round(review_s, 4),
-        })
-        if prune_reason:
-            raise optuna.TrialPruned(prune_reason[0])
-        return parts.score
-
-    def _screen(self, trial: optuna.Trial, first: TrainResult, loss: str) -> str | None:
-        """Why the other repeats are skipped: the first run scored worse than the median
-        completed trial (once SCREEN_AFTER trials have completed), or None to train them."""
-        done = [t.value for t in trial.study.get_trials(
-            deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
-        if len(done) < SCREEN_AFTER:
-            return None
-        one = self._judge(first, self.windows.baseline(loss),
-                          self._best_val_loss(trial, loss))[1].score
-        bar = float(np.median(done))
-        if not one > bar:
-            return None
-        return (f"screened: its first run scored {one:.4g}, worse than the median {bar:.4g} of "
-                f"{len(done)} completed trials, so its other {self.spec.repeats - 1} repeats "
-                "were not trained")
-
-    def _judge(self, result: TrainResult, baseline: float,
-               reference: float | None) -> tuple[list[Diagnosis], Score]:
-        return judge(result, baseline, reference, self.spec.gap_penalty,
-                     self.spec.spread_penalty)
-
-    @staticmethod
-    def _best_val_loss(trial: optuna.Trial, loss: str) -> float | None:
-        """The lowest validation loss a completed trial with the same loss function reached:
-        what the data demonstrably allow, to judge a plateau "high" against."""
-        done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        values = [t.user_attrs[keys.VAL_LOSS] for t in done
-                  if (t.user_attrs.get(keys.CONFIG) or {}).get("loss") == loss
-                  and t.user_attrs.get(keys.VAL_LOSS) is not None]
-        return min(values) if values else None
-
-    def _prune_reason(self, trial: optuna.Trial, epoch: int, mean_val: float) -> str:
-        """Why the pruner stopped this trial, with the comparison it most likely made."""
-        pruner = type(trial.study.pruner).__name__
-        done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        at_step = [t.intermediate_values[epoch] for t in done if epoch in t.intermediate_values]
-        if at_step:
-            return (
-                f"pruned by {pruner} at epoch {epoch}: mean validation loss {mean_val:.4g} vs a "
-                f"median of {float(np.median(at_step)):.4g} over {len(at_step)} completed "
-                "trials at that epoch"
-            )
-        return f"pruned by {pruner} at epoch {epoch} with mean validation loss {mean_val:.4g}"
-
-
-def trial_attrs(config: dict[str, Any], seeds: list[int], device: torch.device,
-                result: TrainResult, verdict: TrialDiagnosis, parts: Any) -> dict[str, Any]:
-    """Everything stored on a trial, keyed by `keys` (one storage write per entry)."""
-    n = len(seeds)
-    best_epochs = [r.evidence.get("best_epoch") for r in verdict.runs]
-    best_epochs = [b for b in best_epochs if b is not None]
-    return {
-        keys.LABEL: verdict.label.value,
-        keys.AGREEMENT: verdict.agreement,
-        keys.CONFIDENCE: round(verdict.confidence, 3),
-        keys.REPEAT_LABELS: verdict.repeat_labels,
-        keys.REASON: verdict.reason,
-        keys.RECOMMENDATION: verdict.recommendation,
-        keys.VAL_LOSS: parts.val_loss,
-        keys.TRAIN_LOSS: parts.train_loss,
-        keys.GAP: parts.gap,
-        keys.OVERFIT_GAP: parts.overfit_gap,
-        keys.SPREAD: parts.spread,
-        keys.PENALTY: parts.penalty,
-        keys.BEST_EPOCH: int(np.median(best_epochs)) if best_epochs else None,
-        keys.CONFIG: config,
-        keys.SEEDS: seeds,
-        keys.DEVICE: str(device),
-        keys.ENGINE: result.engine,
-        keys.EVIDENCE: [r.evidence for r in verdict.runs],
-        keys.EARLY_STOP: [
-            None if s is None else
-            {"epoch": s.epoch + 1, "turn_epoch": s.turn_epoch + 1, "reason": s.reason}
-            for s in result.stops
-        ],
-        keys.CURVES: {
-            "train": [round_curve(result.curve(r)[0]) for r in range(n)],
-            "val": [round_curve(result.curve(r)[1]) for r in range(n)],
-            "grad_norm": [round_curve(result.signals(r)[0]) for r in range(n)],
-            "weight_norm": [round_curve(result.signals(r)[1]) for r in range(n)],
-        },
-    }
+class TooManyFailures(Exception):
+    """A worker saw max_failures trials fail in a row: something is wrong with every trial."""
 
 
 def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: str,
@@ -303,9 +67,9 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
         if jobs <= 1:
             work(spec, windows, device, storage_url, out, progress, artifacts, study=study)
         else:
-            run_workers({"spec": spec, "windows": windows, "url": storage_url,
-                         "artifacts": artifacts, "threads": threads,
-                         "devices": devices or [str(device)] * jobs}, out)
+            run_workers(worker_main, {"spec": spec, "windows": windows, "url": storage_url,
+                                      "artifacts": artifacts, "threads": threads,
+                                      "devices": devices or [str(device)] * jobs}, out)
     finally:  # also after Ctrl-C: the figures show what finished
         if store is not None:
             with contextlib.suppress(Exception):
@@ -346,11 +110,6 @@ def work(spec: Study, windows: Windows, device: torch.device, storage_url: str,
             raise TooManyFailures(after.failure_message())
 
 
-def _store_reason(trial: optuna.Trial, reason: str) -> None:
-    with contextlib.suppress(Exception):  # the failure itself is stored by Optuna regardless
-        trial.set_user_attr(keys.FAIL_REASON, reason)
-
-
 def _epoch_progress(number: int, epoch: int, n_epochs: int) -> None:
     if epoch == n_epochs or epoch % 10 == 0:
         sys.stderr.write(f"\r  trial {number}: epoch {epoch}/{n_epochs}  ")
@@ -380,7 +139,7 @@ class AfterTrial:
             sys.stderr.write("\r" + " " * 40 + "\r")
         if trial.state == optuna.trial.TrialState.FAIL:
             self.failures += 1
-            self.reasons.append(trial.user_attrs.get(keys.FAIL_REASON, "unknown error"))
+            self.reasons.append(Record.of(trial).get(keys.FAIL_REASON, "unknown error"))
         else:
             self.failures = 0
         reclaim_stale(study, self.out, heartbeats=False)  # optimize checks those itself
@@ -390,17 +149,18 @@ class AfterTrial:
             study.stop()
 
     def _print(self, trial: optuna.trial.FrozenTrial, done: int) -> None:
-        attrs = trial.user_attrs
-        params = " ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
-        if trial.state == optuna.trial.TrialState.COMPLETE:
-            what = (f"{attrs.get(keys.LABEL, '?'):8s} score {trial.value:.4g} = val "
-                    f"{attrs[keys.VAL_LOSS]:.4g} + penalty {attrs[keys.PENALTY]:.4g}")
-        elif trial.state == optuna.trial.TrialState.PRUNED:
-            what = f"pruned   {attrs.get(keys.PRUNE_REASON, '')}"
+        rec = Record.of(trial)
+        params = " ".join(f"{k}={_short(v)}" for k, v in rec.params.items())
+        if rec.state == "complete":
+            what = (f"{rec.label or '?':8s} score {rec.value:.4g} = val "
+                    f"{rec.number_of(keys.VAL_LOSS):.4g} + penalty "
+                    f"{rec.number_of(keys.PENALTY):.4g}")
+        elif rec.state == "pruned":
+            what = f"pruned   {rec.get(keys.PRUNE_REASON, '')}"
         else:
-            what = f"failed   {attrs.get(keys.FAIL_REASON, 'unknown error')}"
-        if attrs.get(keys.RETRY_OF) is not None:
-            what += f" (runs trial #{attrs[keys.RETRY_OF]}'s configuration again)"
+            what = f"failed   {rec.get(keys.FAIL_REASON, 'unknown error')}"
+        if rec.retry_of is not None:
+            what += f" (runs trial #{rec.retry_of}'s configuration again)"
         seconds = trial.duration.total_seconds() if trial.duration else 0.0
         self.out(f"[{done}/{self.n_trials}] #{trial.number:<3d} {what}  ({params}; "
                  f"{seconds:.1f}s)")
@@ -408,3 +168,25 @@ class AfterTrial:
 
 def _short(v: Any) -> str:
     return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+
+def worker_main(index: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """One worker process: run trials until the study has its count; report how it ended."""
+    torch.set_num_threads(payload["threads"])
+    prefix = f"[worker {index}] "
+
+    def out(line: str) -> None:
+        print(prefix + line, flush=True)
+
+    try:
+        with stop_on_signals():
+            work(payload["spec"], payload["windows"], torch.device(payload["devices"][index]),
+                 payload["url"], out, artifacts=payload["artifacts"], worker=index)
+    except KeyboardInterrupt as exc:
+        return {"worker": index, "status": "stopped", "code": exit_code(exc)}
+    except (TooManyFailures, StorageUnavailable) as exc:
+        return {"worker": index, "status": type(exc).__name__, "message": str(exc)}
+    except Exception as exc:  # reported by the main process, which keeps every finished trial
+        return {"worker": index, "status": "error",
+                "message": redact(f"{type(exc).__name__}: {exc}")}
+    return {"worker": index, "status": "done"}

@@ -34,7 +34,7 @@ import torch
 
 from .data import Windows
 from .model import EnsembleLSTM, LSTMRegressor, build
-from .pruning import DegradationMonitor, Stop
+from .pruning import DegradationMonitor, Stop, StopKind
 from .validate import SpecError
 
 
@@ -388,7 +388,7 @@ def train_repeats(
             n_run[r] = epoch + 1
             if not (math.isfinite(t_loss) and math.isfinite(v_loss)):
                 why = f"loss became non-finite at epoch {epoch + 1}"
-                stops[r] = Stop(epoch, epoch, math.nan, why)
+                stops[r] = Stop(epoch, epoch, math.nan, why, StopKind.DIVERGED)
             elif members[r].monitor is not None:
                 stops[r] = members[r].monitor.update(t_loss, v_loss)
             if stops[r] is not None:

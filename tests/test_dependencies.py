@@ -95,3 +95,38 @@ def test_every_module_of_the_package_imports_first_in_a_fresh_process():
     done = subprocess.run([sys.executable, "-c", code, *modules], capture_output=True,
                           text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _package_imports(path: Path) -> set[str]:
+    """Modules of the package that a module imports, anywhere in it (lazy imports count)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                names.add(node.module.split(".")[0])
+            else:
+                names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and \
+                node.module.split(".")[0] == "sweeper" and "." in node.module:
+            names.add(node.module.split(".")[1])
+    return names
+
+
+def test_imports_between_modules_run_one_way():
+    """No module of the package reaches itself through its imports."""
+    graph = {p.stem: _package_imports(p) for p in (ROOT / "sweeper").glob("*.py")}
+    graph = {m: {d for d in deps if d in graph and d != m} for m, deps in graph.items()}
+
+    def cycle_from(start: str) -> list[str] | None:
+        stack = [(start, [start])]
+        while stack:
+            node, path = stack.pop()
+            for dep in graph[node]:
+                if dep == start:
+                    return [*path, start]
+                if dep not in path:
+                    stack.append((dep, [*path, dep]))
+        return None
+
+    cycles = [c for m in sorted(graph) if (c := cycle_from(m))]
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)

@@ -2,7 +2,7 @@ import numpy as np
 import optuna
 import pytest
 
-from sweeper.pruning import PRUNERS, find_degradation, make_pruner, report_steps
+from sweeper.pruning import PRUNERS, explain, find_degradation, make_pruner, report_steps
 
 E = np.arange(200)
 TRAIN = 0.01 + np.exp(-E / 30.0)
@@ -54,3 +54,29 @@ def test_user_pruner_instances_pass_through():
 def test_reports_per_trial_are_bounded(max_epochs, max_reports, every):
     assert report_steps(max_epochs, max_reports) == every
     assert max_epochs // every <= max_reports
+
+
+@pytest.mark.parametrize("name, kwargs, says", [
+    ("median", {}, "by the median pruner: its best mean validation loss so far, 0.5, is above "
+                   "the median 0.3 of the 3 completed trials' values at that epoch"),
+    ("percentile", {}, "by the 25th percentile pruner: its best mean validation loss so far, "
+                       "0.5, is above the 25th percentile 0.25 of the 3 completed trials'"),
+    ("patient", {}, "by the patient pruner: no improvement over its last 3 reports, and its "
+                    "best mean validation loss so far, 0.5, is above the median 0.3"),
+    ("successive_halving", {}, "by successive halving: at this rung its mean validation loss "
+                               "0.6 was not among the best 1/4 of the trials that reached it"),
+    ("hyperband", {}, "by hyperband's successive halving: at this rung"),
+])
+def test_every_named_pruner_explains_itself_with_its_own_comparison(name, kwargs, says):
+    pruner = make_pruner(name, 5, 100)
+    reason = explain(pruner, 40, 0.6, 0.5, [0.2, 0.3, 0.4])
+    assert reason.startswith("pruned at epoch 40 ") and says in reason, reason
+
+
+def test_a_users_pruner_is_named_with_the_value_it_saw():
+    class Mine:
+        def prune(self, study, trial):
+            return True
+
+    assert explain(Mine(), 12, 0.75, 0.5, []) == (
+        "pruned at epoch 12 by Mine with mean validation loss 0.75")

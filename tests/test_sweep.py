@@ -12,8 +12,8 @@ from sweeper import keys
 from sweeper.__main__ import main
 from sweeper.data import prepare
 from sweeper.spec import load_study_file
-from sweeper.storage import load_curves
-from sweeper.sweep import derive_seeds
+from sweeper.record import load_curves
+from sweeper.trial import derive_seeds
 from sweeper.train import train_repeats
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -131,7 +131,7 @@ def test_diverging_runs_are_pruned_with_reason_and_the_sweep_goes_on(in_tmp, cap
 
 def _failing_training(monkeypatch, fail_on, exc):
     """Make training raise `exc` for the trial numbers in `fail_on` (all when None)."""
-    import sweeper.sweep as sweep_module
+    import sweeper.trial as sweep_module
 
     real = sweep_module.train_repeats
     calls = []

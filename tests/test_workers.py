@@ -296,7 +296,7 @@ def _orphan_from_another_host(study):
 def test_a_silent_worker_on_another_host_is_reclaimed_by_heartbeat_on_a_database(
         tmp_path, monkeypatch):
     import sweeper.storage
-    from sweeper.workers import reclaim_stale
+    from sweeper.liveness import reclaim_stale
 
     monkeypatch.setattr(sweeper.storage, "GRACE_S", 1)
     study = optuna.create_study(study_name="s", storage=make_storage(
@@ -315,7 +315,7 @@ def test_a_silent_worker_on_another_host_is_reclaimed_by_heartbeat_on_a_database
 
 
 def test_a_silent_worker_on_another_host_is_reclaimed_on_a_journal(tmp_path, monkeypatch):
-    from sweeper.workers import reclaim_stale
+    from sweeper.liveness import reclaim_stale
 
     study = optuna.create_study(study_name="s", storage=make_storage(str(tmp_path / "j.log")))
     trial = _orphan_from_another_host(study)

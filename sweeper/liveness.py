@@ -1,0 +1,174 @@
+"""Liveness: signals, who runs a trial, heartbeats, and reclaiming trials whose worker is gone.
+
+Every trial is stamped with its worker's host and process id. Database storages record Optuna
+heartbeats; on a journal file a thread writes a heartbeat attribute. A trial left RUNNING by a
+worker that is gone (a process on this host that no longer exists, or a heartbeat silent for
+GRACE_S seconds) is failed with that reason when the study is opened, or after any worker's next
+trial, and its configuration is queued to run again.
+
+Signals: the first Ctrl-C (SIGINT) or SIGTERM raises KeyboardInterrupt (or `Terminated`) in the
+worker, which fails its running trial with that reason and stops; further ones are ignored
+while it stores that.
+
+Used by the trial (stamp, heartbeat), the sweep (reclaiming) and the process pool (signals); it
+imports none of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import signal
+import socket
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import optuna
+from optuna.storages._heartbeat import is_heartbeat_enabled
+from optuna.trial import TrialState
+
+from . import keys
+from .record import Record, worker_name
+from .storage import GRACE_S, HEARTBEAT_S, requeue
+
+HOST = socket.gethostname()
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered like Ctrl-C so that Optuna fails the running trial the same way."""
+
+
+def exit_code(exc: BaseException) -> int:
+    return EXIT_SIGTERM if isinstance(exc, Terminated) else EXIT_SIGINT
+
+
+def interrupt_reason(exc: BaseException) -> str:
+    return ("terminated (SIGTERM) while running" if isinstance(exc, Terminated)
+            else "interrupted (Ctrl-C / SIGINT) while running")
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """The first SIGINT or SIGTERM raises KeyboardInterrupt or Terminated; later ones are
+    ignored, so that the interrupted trial's failure is stored in full."""
+    received: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        if received:
+            return
+        received.append(signum)
+        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def stamp() -> dict[str, Any]:
+    """Who runs a trial: enough to tell later whether that process still exists."""
+    return {"host": HOST, "pid": os.getpid()}
+
+
+@contextlib.contextmanager
+def heartbeat(trial: optuna.Trial) -> Iterator[None]:
+    """Write a heartbeat attribute every HEARTBEAT_S seconds while the trial runs, where the
+    storage has no heartbeat of its own (journal files); database storages use Optuna's."""
+    storage = trial.study._storage
+    if is_heartbeat_enabled(storage) or isinstance(storage, optuna.storages.InMemoryStorage):
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_S):
+            with contextlib.suppress(Exception):  # a missed beat only makes the trial look older
+                storage.set_trial_user_attr(trial._trial_id, keys.HEARTBEAT, time.time())
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{trial.number}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def process_gone(pid: int, since: datetime.datetime | None) -> bool:
+    """Whether process `pid` on this host has ended (zombies count as ended), or the pid now
+    belongs to a process that started after `since`."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        if fields[0] in ("Z", "X"):
+            return True
+        if since is not None:
+            with open("/proc/stat") as f:
+                boot = next(float(line.split()[1]) for line in f if line.startswith("btime"))
+            started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+            return started > since.timestamp() + 2
+    except (OSError, StopIteration, IndexError, ValueError):
+        pass  # no /proc: the pid exists, so take it as alive
+    return False
+
+
+def stale_reason(trial: optuna.trial.FrozenTrial, storage: Any, now: float) -> str | None:
+    """Why a RUNNING trial is taken as abandoned, or None while its worker may be running it."""
+    rec = Record.of(trial)
+    worker = rec.worker
+    who = worker_name(trial)
+    if worker.get("host") == HOST:
+        pid = int(worker["pid"])
+        if pid == os.getpid():  # asked between this process's trials: it has none running
+            return f"its worker {who} (this process) lost it after a storage error"
+        if process_gone(pid, trial.datetime_start):
+            return f"its worker {who} ended without finishing it (killed or crashed)"
+        return None
+    if is_heartbeat_enabled(storage):  # Optuna fails those itself, from its heartbeat table
+        return None
+    last = rec.heartbeat  # before its first beat: when it started
+    if last is None and trial.datetime_start is not None:
+        last = trial.datetime_start.timestamp()
+    if last is not None and now - last > GRACE_S:
+        return f"no heartbeat from its worker {who} for {now - last:.0f} s"
+    return None
+
+
+def reclaim_stale(study: optuna.Study, out: Callable[[str], None], heartbeats: bool = True
+                  ) -> int:
+    """Fail every RUNNING trial whose worker is gone, with the reason, and queue its
+    configuration again; returns how many were reclaimed. With `heartbeats`, also run Optuna's
+    heartbeat check (database storages), which Study.optimize itself runs before each trial."""
+    storage = study._storage
+    if heartbeats and is_heartbeat_enabled(storage):  # Optuna's check re-queues as well
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+    now, reclaimed = time.time(), 0
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        why = stale_reason(t, storage, now)
+        if why is None:
+            continue
+        try:
+            storage.set_trial_user_attr(t._trial_id, keys.FAIL_REASON, f"stale: {why}")
+            storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # another worker reclaimed it first
+        queued = requeue(study, t)
+        out(f"trial #{t.number} was left running: {why}; marked failed"
+            + (", and its configuration is queued again" if queued else ""))
+        reclaimed += 1
+    return reclaimed

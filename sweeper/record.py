@@ -1,0 +1,219 @@
+"""The stored trial record: what sweeper writes on an Optuna trial, and how it is read back.
+
+A trial's record is a set of Optuna user attrs (plain JSON, so optuna-dashboard, pandas and
+`trials_dataframe()` show them as they are) named in `keys`. This module is their only writer
+(`trial_attrs`, `write`) and the one place that interprets them (`Record.of`): the report, the
+review figures and notes, the sweep's console lines and the benchmarks all read a `Record`, so a
+stored field is spelled and understood in one place.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import optuna
+
+from . import keys
+
+
+def json_safe(obj: Any) -> Any:
+    """Plain JSON: numpy scalars to Python, NaN and inf to None (browsers reject NaN in JSON)."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    if hasattr(obj, "value") and isinstance(obj.value, str):  # enums by name
+        return obj.value
+    return obj
+
+
+def round_curve(values: np.ndarray) -> list[float | None]:
+    """A curve for storage: 6 significant digits (float32 training carries about 7)."""
+    return [float(f"{v:.6g}") if math.isfinite(v) else None for v in values]
+
+
+def _floats(rows: list[list[Any]] | None) -> list[list[float]]:
+    """Stored curves back as floats, NaN where a value was not finite."""
+    return [[math.nan if v is None else float(v) for v in row] for row in rows or []]
+
+
+def trial_attrs(config: dict[str, Any], seeds: list[int], device: Any, result: Any,
+                verdict: Any, parts: Any) -> dict[str, Any]:
+    """Everything stored on a trial once its repeats are trained and judged, keyed by `keys`
+    (one storage write per entry). `result` is a train.TrainResult, `verdict` a
+    diagnosis.TrialDiagnosis and `parts` an objective.Score."""
+    n = len(seeds)
+    best_epochs = [r.evidence.get("best_epoch") for r in verdict.runs]
+    best_epochs = [b for b in best_epochs if b is not None]
+    return {
+        keys.LABEL: verdict.label.value,
+        keys.AGREEMENT: verdict.agreement,
+        keys.CONFIDENCE: round(verdict.confidence, 3),
+        keys.REPEAT_LABELS: verdict.repeat_labels,
+        keys.REASON: verdict.reason,
+        keys.RECOMMENDATION: verdict.recommendation,
+        keys.VAL_LOSS: parts.val_loss,
+        keys.TRAIN_LOSS: parts.train_loss,
+        keys.GAP: parts.gap,
+        keys.OVERFIT_GAP: parts.overfit_gap,
+        keys.SPREAD: parts.spread,
+        keys.PENALTY: parts.penalty,
+        keys.BEST_EPOCH: int(np.median(best_epochs)) if best_epochs else None,
+        keys.CONFIG: config,
+        keys.SEEDS: seeds,
+        keys.DEVICE: str(device),
+        keys.ENGINE: result.engine,
+        keys.EVIDENCE: [r.evidence for r in verdict.runs],
+        keys.EARLY_STOP: [
+            None if s is None else
+            {"epoch": s.epoch + 1, "turn_epoch": s.turn_epoch + 1, "kind": s.kind.value,
+             "reason": s.reason}
+            for s in result.stops
+        ],
+        keys.CURVES: {
+            "train": [round_curve(result.curve(r)[0]) for r in range(n)],
+            "val": [round_curve(result.curve(r)[1]) for r in range(n)],
+            "grad_norm": [round_curve(result.signals(r)[0]) for r in range(n)],
+            "weight_norm": [round_curve(result.signals(r)[1]) for r in range(n)],
+        },
+    }
+
+
+def write(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
+    """One storage write per attribute; callers keep the number of attributes small."""
+    for key, value in attrs.items():
+        trial.set_user_attr(key, json_safe(value))
+
+
+def worker_name(trial: optuna.trial.FrozenTrial | optuna.Trial) -> str:
+    """host:pid of the worker that ran a trial, as stored on it."""
+    worker = trial.user_attrs.get(keys.WORKER) or {}
+    return f"{worker.get('host', '?')}:{worker.get('pid', '?')}"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One trial as sweeper stored it; every field may be missing (None, or empty) on a trial
+    that was pruned, failed or killed before it got that far."""
+
+    number: int
+    state: str  # "complete", "pruned", "fail", "running", "waiting"
+    value: float | None  # Optuna's value: the score, or a pruned trial's last report
+    params: dict[str, Any]
+    attrs: dict[str, Any] = field(repr=False)  # the raw user attrs, for the dashboard's view
+
+    @classmethod
+    def of(cls, trial: optuna.trial.FrozenTrial) -> Record:
+        return cls(trial.number, trial.state.name.lower(), trial.value, dict(trial.params),
+                   dict(trial.user_attrs))
+
+    @classmethod
+    def from_attrs(cls, number: int, attrs: dict[str, Any], params: dict[str, Any],
+                   state: str = "running", value: float | None = None) -> Record:
+        """A record of a trial still running: what it is about to store."""
+        return cls(number, state, value, dict(params), json_safe(attrs))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.attrs.get(key)
+        return default if value is None else value
+
+    # The judgment.
+    @property
+    def label(self) -> str | None:
+        return self.attrs.get(keys.LABEL)
+
+    @property
+    def repeat_labels(self) -> list[str]:
+        return list(self.get(keys.REPEAT_LABELS, []))
+
+    @property
+    def evidence(self) -> list[dict[str, Any]]:
+        return list(self.get(keys.EVIDENCE, []))
+
+    @property
+    def best_epochs(self) -> list[int | None]:
+        """Each repeat's best validation epoch (1-based), as the diagnosis read it."""
+        return [e.get("best_epoch") for e in self.evidence]
+
+    @property
+    def early_stops(self) -> list[dict[str, Any] | None]:
+        return list(self.get(keys.EARLY_STOP, []))
+
+    # The score.
+    @property
+    def score(self) -> float | None:
+        """The trial's score: its value when complete (a pruned trial's value is its last
+        reported validation loss, not a score)."""
+        return self.value if self.state == "complete" else None
+
+    def number_of(self, key: str) -> float:
+        """A stored number, NaN when absent."""
+        value = self.attrs.get(key)
+        return math.nan if value is None else float(value)
+
+    # How it ran.
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(self.get(keys.CONFIG, {}))
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.get(keys.SEEDS, []))
+
+    @property
+    def curves(self) -> tuple[list[list[float]], list[list[float]]]:
+        """(train, val) per repeat and epoch it trained, NaN where a value was not finite."""
+        stored = self.get(keys.CURVES, {})
+        return _floats(stored.get("train")), _floats(stored.get("val"))
+
+    @property
+    def grad_norms(self) -> list[list[float]]:
+        return _floats(self.get(keys.CURVES, {}).get("grad_norm"))
+
+    @property
+    def member_epochs(self) -> int:
+        """Epochs trained, summed over repeats: the trial's compute."""
+        return sum(len(v) for v in self.curves[1])
+
+    @property
+    def why(self) -> str | None:
+        """Why the trial was pruned or failed, when it says."""
+        return self.attrs.get(keys.PRUNE_REASON) or self.attrs.get(keys.FAIL_REASON)
+
+    @property
+    def retry_of(self) -> int | None:
+        return self.attrs.get(keys.RETRY_OF)
+
+    @property
+    def worker(self) -> dict[str, Any]:
+        """{"host", "pid"} of the process that ran the trial; empty before it said."""
+        return dict(self.get(keys.WORKER, {}))
+
+    @property
+    def heartbeat(self) -> float | None:
+        """Unix time of the last heartbeat a journal-file worker wrote for the trial."""
+        return self.attrs.get(keys.HEARTBEAT)
+
+
+def load_curves(trial: optuna.trial.FrozenTrial) -> tuple[list[list[float]], list[list[float]]]:
+    """(train, val) per repeat from a stored trial, NaN where a value was not finite."""
+    return Record.of(trial).curves
+
+
+def best_val_loss(trials: list[optuna.trial.FrozenTrial], loss: str) -> float | None:
+    """The lowest validation loss a completed trial with the same loss function reached: what
+    the data demonstrably allow, to judge another trial's plateau against."""
+    values = [r.number_of(keys.VAL_LOSS) for r in map(Record.of, trials)
+              if r.state == "complete" and r.config.get("loss") == loss]
+    values = [v for v in values if math.isfinite(v)]
+    return min(values) if values else None
