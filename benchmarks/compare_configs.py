@@ -28,8 +28,8 @@ from sweeper.diagnosis import diagnose_run
 from sweeper.objective import score
 from sweeper.plots import curve_figure_data, draw_multiple_runs, save_png
 from sweeper.space import suggest
-from sweeper.trial import derive_seeds
 from sweeper.train import resolve_device, train_repeats
+from sweeper.trial import derive_seeds
 
 # The tutorial's models: LSTM(hidden) + Dense(1), full batch, no shuffling, Keras defaults
 # (Adam lr 1e-3, SGD lr 1e-2).

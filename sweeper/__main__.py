@@ -4,6 +4,8 @@
     python -m sweeper report STUDY.py         table, CSV and figures of what is stored
     python -m sweeper dashboard STUDY.py      optuna-dashboard on the study, with its figures
     python -m sweeper diagnose FILE... [...]  diagnose training histories (Keras, Lightning, CSV)
+    python -m sweeper predict STUDY.py        the best trial's model: predictions as a CSV
+    python -m sweeper export STUDY.py --out model.pt   the best trial's model as one file
     python -m sweeper repair STUDY.py         after a crash: fix the journal, reclaim lost trials
 
 Every mistake in the study file, its data or a flag is one sentence on stderr and exit code 2,
@@ -15,10 +17,12 @@ storage outage exits 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .validate import SpecError
 
@@ -31,8 +35,10 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
         prog=prog or "sweeper",
         description="Run an LSTM hyperparameter sweep with seeded repeats and fit diagnosis.",
         epilog="Other commands: 'report STUDY.py' (table, CSV, figures), 'dashboard STUDY.py' "
-               "(optuna-dashboard with sweeper's figures), 'diagnose FILE...' (label any "
-               "training history), 'repair STUDY.py' (after a crash). Each takes --help.",
+               "(optuna-dashboard with sweeper's figures), 'predict STUDY.py' (the best "
+               "trial's model on the study's data or --data FILE.csv), 'export STUDY.py --out "
+               "model.pt' (that model as one file), 'diagnose FILE...' (label any training "
+               "history), 'repair STUDY.py' (after a crash). Each takes --help.",
     )
     p.add_argument("study", help="study file (Python that builds one sweeper.Study)")
     p.add_argument("--n-trials", type=int, help="finished trials to reach (overrides the file)")
@@ -77,6 +83,10 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         return dashboard_main(argv[1:], f"{prog or 'sweeper'} dashboard")
     if argv[:1] == ["repair"]:
         return repair_main(argv[1:], f"{prog or 'sweeper'} repair")
+    if argv[:1] == ["predict"]:
+        return predict_main(argv[1:], f"{prog or 'sweeper'} predict")
+    if argv[:1] == ["export"]:
+        return export_main(argv[1:], f"{prog or 'sweeper'} export")
     args = _parser(prog).parse_args(argv)
     prog = prog or "sweeper"
     try:
@@ -119,12 +129,19 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     except SpecError as exc:
         return _error(prog, str(exc), args.debug)
 
+    # The review commands need the same storage and artifacts, when they are not the file's.
+    import shlex
+
+    from .delivery import score_test, test_line
     from .liveness import exit_code, stop_on_signals
     from .report import best_summary, format_table, trial_table
+    from .review import publish_test
     from .storage import StorageUnavailable
     from .sweep import TooManyFailures, run_sweep
     from .workers import WorkerError, WorkerStopped
 
+    storage_flag = "".join(f" --{name} {shlex.quote(redact(value))}" for name, value in
+                           (("storage", args.storage), ("artifacts", args.artifacts)) if value)
     devices = devices_for(device, jobs)
     where = (f"{jobs} workers on {', '.join(sorted(set(devices)))}" if jobs > 1
              else f"on {device}")
@@ -158,10 +175,21 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     print(format_table(trial_table(study)))
     print()
     print(best_summary(study))
+    try:
+        test = score_test(study, windows, artifacts)
+    except SpecError as exc:
+        print(f"Test split not scored: {exc}")
+    else:
+        if test is not None:
+            print(test_line(test))
+            with contextlib.suppress(Exception):  # the note is a courtesy; the attr is stored
+                publish_test(study, test)
     print()
     print("Review it in the dashboard:")
     print(f"  {dashboard_command(url, artifacts)}")
-    print(f"  (or: python -m sweeper dashboard {args.study})")
+    print(f"  (or: python -m sweeper dashboard {args.study}{storage_flag})")
+    print(f"Predict with the best trial's model: python -m sweeper predict {args.study}"
+          f"{storage_flag}")
     return 0
 
 
@@ -244,11 +272,20 @@ def _review_parser(prog: str, description: str) -> argparse.ArgumentParser:
 
 def _locate(args: argparse.Namespace) -> tuple[str, str, str]:
     """(study name, storage URL, artifact folder) for a study file and its flags."""
+    spec = _spec(args)
+    return spec.name, _where(args, spec)[0], _where(args, spec)[1]
+
+
+def _spec(args: argparse.Namespace):  # noqa: ANN202 (spec.Study; imported late)
     from .spec import load_study_file
+
+    return load_study_file(args.study)
+
+
+def _where(args: argparse.Namespace, spec: Any) -> tuple[str, str]:
     from .storage import default_artifacts, default_storage
 
-    spec = load_study_file(args.study)
-    return (spec.name, args.storage or spec.storage or default_storage(spec.name),
+    return (args.storage or spec.storage or default_storage(spec.name),
             args.artifacts or spec.artifacts or default_artifacts(spec.name))
 
 
@@ -259,15 +296,34 @@ def report_main(argv: Sequence[str], prog: str) -> int:
     p.add_argument("--out", help="folder for the CSV and figures (default runs/<study>/report)")
     args = p.parse_args(argv)
     try:
+        from .data import prepare
+        from .delivery import from_study, score_test
         from .report import write_report
         from .storage import load_existing_study
 
-        name, url, artifacts = _locate(args)
-        study = load_existing_study(name, url)
+        spec = _spec(args)
+        url, artifacts = _where(args, spec)
+        study = load_existing_study(spec.name, url)
+        try:
+            windows = prepare(spec.data, Path(args.study).resolve().parent)
+        except SpecError as exc:
+            raise SpecError(f"{args.study}: data: {exc}") from None
     except SpecError as exc:
         return _error(prog, str(exc), args.debug)
+    test = forecast = None
+    notes = []
+    try:  # the model's parts of the report; the rest stands without them
+        test = score_test(study, windows, artifacts)
+        if study.best_trials:
+            forecast = from_study(study, artifacts,
+                                  base_dir=Path(args.study).resolve().parent).predict()
+    except SpecError as exc:
+        notes.append(f"The best trial's model could not be used: {exc}")
     # Beside the artifacts: runs/<study>/report by default.
-    print(write_report(study, Path(args.out or Path(artifacts).parent / "report")))
+    print(write_report(study, Path(args.out or Path(artifacts).parent / "report"), test,
+                       forecast))
+    for line in notes:
+        print(line)
     return 0
 
 
@@ -329,6 +385,85 @@ def repair_main(argv: Sequence[str], prog: str) -> int:
         print(line)
     if not reclaim_stale(study, print) and not done:
         print(f"study {name!r}: nothing to repair.")
+    return 0
+
+
+def _model_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    p = _review_parser(prog, description)
+    p.add_argument("--trial", type=int, metavar="N",
+                   help="a completed trial's model instead of the best trial's")
+    return p
+
+
+def predict_main(argv: Sequence[str], prog: str) -> int:
+    """`predict`: the delivered model's predictions, one row per window, as a CSV and a
+    figure."""
+    p = _model_parser(prog, "Predict with a study's best trial's model (its repeats at their "
+                            "best validation epochs, averaged): one row per window with its "
+                            "position, split, target, prediction and the repeats' lowest and "
+                            "highest prediction, plus the forecast past the data's end.")
+    p.add_argument("--data", metavar="FILE.csv",
+                   help="new data in the study's format (default: the study's own data)")
+    p.add_argument("--out", metavar="FILE.csv",
+                   help="where to write (default runs/<study>/predictions.csv); a PNG figure "
+                        "goes beside it")
+    args = p.parse_args(argv)
+    try:
+        from .delivery import from_study
+        from .storage import load_existing_study
+
+        name, url, artifacts = _locate(args)
+        model = from_study(load_existing_study(name, url), artifacts, args.trial,
+                           Path(args.study).resolve().parent)
+        rows = model.predict(args.data)
+    except SpecError as exc:
+        return _error(prog, str(exc), args.debug)
+    from .plots import draw_forecast, forecast_figure_data, save_png
+
+    out = Path(args.out or Path(artifacts).parent / "predictions.csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(out, index=False)
+    what = f"{args.data}" if args.data else "the study's data"
+    figure = save_png(draw_forecast(forecast_figure_data(
+        rows, f"{name} trial #{model.meta['trial']} on {what}: {model.n_repeats} repeats")),
+        out.with_suffix(".png"))
+    counts = rows["split"].value_counts()
+    print(model.describe())
+    print(f"{len(rows)} rows on {what}: " + ", ".join(
+        f"{counts[s]} {s}" for s in ("train", "validation", "test", "new", "future")
+        if s in counts))
+    future = rows[rows["split"] == "future"].iloc[-1]
+    print(f"forecast for position {int(future['position'])}: {future['prediction']:.6g} "
+          f"(repeats {future['lowest']:.6g} to {future['highest']:.6g})")
+    print(f"wrote {out} and {figure}")
+    return 0
+
+
+def export_main(argv: Sequence[str], prog: str) -> int:
+    """`export`: the delivered model as one self-contained file."""
+    p = _model_parser(prog, "Write a study's best trial's model (every repeat's weights at "
+                            "its best epoch, the configuration, the data spec and the scaler) "
+                            "to one file; sweeper.load_model(path) reads it.")
+    p.add_argument("--out", required=True, metavar="MODEL.pt", help="file to write")
+    args = p.parse_args(argv)
+    try:
+        from .delivery import from_study, to_bytes
+        from .storage import load_existing_study
+
+        name, url, artifacts = _locate(args)
+        model = from_study(load_existing_study(name, url), artifacts, args.trial)
+        out = Path(args.out)
+        if out.is_dir():
+            raise SpecError(f"--out {out} is a folder; give a file name such as "
+                            f"{out / 'model.pt'}.")
+        content = to_bytes(model.meta, [m.state_dict() for m in model.members])
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(content)
+    except SpecError as exc:
+        return _error(prog, str(exc), args.debug)
+    print(model.describe())
+    print(f"wrote {out} ({len(content) / 1e6:.2f} MB); load it with "
+          f"sweeper.load_model({str(out)!r})")
     return 0
 
 

@@ -218,13 +218,26 @@ def synthetic(n: int = SYNTHETIC_LENGTH, seed: int = 0) -> np.ndarray:
     return 0.01 * t + seasonal + 0.2 * rng.standard_normal(n)
 
 
+def split_sizes(n_windows: int, data: Data) -> tuple[int, int, int]:
+    """(train, validation, test) window counts, in that time order."""
+    n_val = max(1, round(n_windows * data.val_fraction)) if n_windows > 0 else 0
+    n_test = round(n_windows * data.test_fraction)
+    return n_windows - n_val - n_test, n_val, n_test
+
+
+def window_index(n_points: int, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions each sliding window reads, shape (n_windows, window), and the position of the
+    value it predicts, shape (n_windows,): `horizon` steps after the window's last value."""
+    n_windows = max(0, n_points - window - horizon + 1)
+    inputs = np.arange(n_windows)[:, None] + np.arange(window)[None, :]
+    return inputs, np.arange(n_windows) + window + horizon - 1
+
+
 def make_windows(series: np.ndarray, data: Data, name: str = "series") -> Windows:
     """Cut, split in time order, and scale with statistics of the training part only."""
     w, h = data.window, data.horizon
-    n_windows = len(series) - w - h + 1
-    n_val = max(1, round(n_windows * data.val_fraction)) if n_windows > 0 else 0
-    n_test = round(n_windows * data.test_fraction)
-    n_train = n_windows - n_val - n_test
+    inputs, targets = window_index(len(series), w, h)
+    n_train, n_val, _ = split_sizes(len(targets), data)
     if n_train < 2:
         need = w + h + 1 + math.ceil(2 / max(1e-9, 1 - data.val_fraction - data.test_fraction))
         raise SpecError(
@@ -235,9 +248,8 @@ def make_windows(series: np.ndarray, data: Data, name: str = "series") -> Window
     seen_by_training = series[: n_train + w + h - 1]
     offset, scale = _fit_scaler(seen_by_training, data.scale, name)
     scaled = ((series - offset) / scale).astype(np.float32)
-    idx = np.arange(n_windows)[:, None] + np.arange(w)[None, :]
-    x = scaled[idx][:, :, None]
-    y = scaled[np.arange(n_windows) + w + h - 1][:, None]
+    x = scaled[inputs][:, :, None]
+    y = scaled[targets][:, None]
     a, b = n_train, n_train + n_val
     return Windows(x[:a], y[:a], x[a:b], y[a:b], x[b:], y[b:], offset, scale, name)
 

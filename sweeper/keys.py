@@ -40,8 +40,19 @@ HEARTBEAT = "heartbeat"  # unix time, refreshed while running (journal storage o
 RETRY_OF = "retry_of"  # number of the trial whose configuration this one runs again
 RETRY_REASON = "retry_reason"  # why that trial was taken as abandoned, when it could not say
 
+# Trial user attrs: the delivered model (the repeats at their best validation epochs).
+# {"val_loss": the averaged prediction's validation loss, "repeat_val_loss": [...],
+#  "best_epochs": [...]}
+DELIVERED = "delivered"
+# {"artifact_id", "file", "bytes"}: the model file, an artifact of the trial, kept whole while
+# the trial is among the Study.keep_models best (then cut to a note saying why)
+MODEL = "model"
+
 # Study user attrs.
 STUDY_SPEC = "spec"
 STUDY_BASELINE = "baseline"  # naive-forecast validation loss per loss function
+# The best trial's delivered model scored once on the test split:
+# {"trial", "loss", "delivered", "repeats": [...], "naive", "n_windows"}
+STUDY_TEST = "test"
 
 METRIC_NAME = "score"

@@ -154,6 +154,21 @@ class EnsembleLSTM(nn.Module):
         ])
         return h * mask / keep
 
+    @staticmethod
+    def member_state(stacked: dict[str, torch.Tensor], r: int) -> dict[str, torch.Tensor]:
+        """Member r of an ensemble's named parameters (as `named_parameters()` gives them, each
+        with a leading member axis) as an `LSTMRegressor` state dict, on the CPU."""
+        state = {}
+        layers = sum(1 for name in stacked if name.startswith("w_ih."))
+        for i in range(layers):
+            state[f"lstms.{i}.weight_ih_l0"] = stacked[f"w_ih.{i}"][r].T
+            state[f"lstms.{i}.weight_hh_l0"] = stacked[f"w_hh.{i}"][r].T
+            state[f"lstms.{i}.bias_ih_l0"] = stacked[f"b_ih.{i}"][r][0]
+            state[f"lstms.{i}.bias_hh_l0"] = stacked[f"b_hh.{i}"][r][0]
+        state["head.weight"] = stacked["head_w"][r].T
+        state["head.bias"] = stacked["head_b"][r][0]
+        return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in state.items()}
+
     def take(self, members: list[int]) -> EnsembleLSTM:
         """A smaller ensemble holding only `members`, sharing nothing with this one."""
         idx = torch.tensor(members, device=self.head_w.device)

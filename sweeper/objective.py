@@ -67,9 +67,14 @@ def best_loss(curve: np.ndarray) -> float:
 
 
 def score(val_curves: Sequence[np.ndarray], train_fit: np.ndarray, gap_penalty: float,
-          spread_penalty: float = 0.0, overfit: Sequence[bool] | None = None) -> Score:
+          spread_penalty: float = 0.0, overfit: Sequence[bool] | None = None,
+          delivered: tuple[float, Sequence[float]] | None = None) -> Score:
     """The trial's score from its repeats' validation curves and their training losses;
-    `overfit` says which repeats the diagnosis labelled overfit (None: count every rise)."""
+    `overfit` says which repeats the diagnosis labelled overfit (None: count every rise).
+
+    With `delivered` = (validation loss of the delivered model, each repeat's validation loss
+    at its best epoch), the validation term is the delivered model's and the spread is taken
+    over the repeats at their best epochs; the overfit gap is counted as above either way."""
     val_final = np.array([final_loss(v) for v in val_curves])
     val_best = np.array([best_loss(v) for v in val_curves])
     val_loss = float(np.mean(val_final))
@@ -77,8 +82,11 @@ def score(val_curves: Sequence[np.ndarray], train_fit: np.ndarray, gap_penalty: 
     if overfit is not None:
         rise = np.where(np.asarray(overfit, dtype=bool), rise, 0.0)
     overfit_gap = float(np.mean(rise))
-    n = len(val_final)
-    spread = float(np.std(val_final, ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+    spread_of = val_final
+    if delivered is not None:
+        val_loss, spread_of = float(delivered[0]), np.asarray(delivered[1], dtype=float)
+    n = len(spread_of)
+    spread = float(np.std(spread_of, ddof=1) / np.sqrt(n)) if n > 1 else 0.0
     penalty = gap_penalty * overfit_gap + spread_penalty * spread
     return Score(val_loss, float(np.mean(train_fit)), float(np.mean(val_final - train_fit)),
                  overfit_gap, spread, penalty, val_loss + penalty)

@@ -201,3 +201,56 @@ def draw_multiple_runs(panels: list[CurveFigureData], title: str) -> Any:
         ax.legend(fontsize=8, loc="upper right")
     fig.suptitle(title)
     return fig
+
+
+SPLIT_SHADES = {"validation": "tab:orange", "test": "tab:red", "new": "tab:gray",
+                "future": "tab:green"}
+
+
+class ForecastFigureData(NamedTuple):
+    """A delivered model's predictions against the target, per window."""
+
+    position: np.ndarray  # (n_rows,) of the value predicted
+    target: np.ndarray  # NaN where unknown (the forecast past the end)
+    prediction: np.ndarray  # the repeats' mean
+    low: np.ndarray  # the repeats' lowest prediction
+    high: np.ndarray
+    spans: list[tuple[str, float, float]]  # (split, first position, last position)
+    title: str
+
+
+def forecast_figure_data(rows: Any, title: str) -> ForecastFigureData:
+    """From `DeliveredModel.predict`'s table (position, split, target, prediction, lowest,
+    highest)."""
+    spans = []
+    for split in rows["split"].unique():
+        at = rows.loc[rows["split"] == split, "position"]
+        spans.append((str(split), float(at.min()), float(at.max())))
+    return ForecastFigureData(rows["position"].to_numpy(float), rows["target"].to_numpy(float),
+                              rows["prediction"].to_numpy(float),
+                              rows["lowest"].to_numpy(float), rows["highest"].to_numpy(float),
+                              spans, title)
+
+
+def draw_forecast(data: ForecastFigureData) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    ax = fig.subplots()
+    for split, first, last in data.spans:
+        if split in SPLIT_SHADES:
+            ax.axvspan(first - 0.5, last + 0.5, color=SPLIT_SHADES[split], alpha=0.08,
+                       label=split)
+    ax.plot(data.position, data.target, color="black", lw=1, label="target")
+    ax.fill_between(data.position, data.low, data.high, color=VAL_COLOR, alpha=0.3, lw=0,
+                    label="repeats' range")
+    ax.plot(data.position, data.prediction, color=VAL_COLOR, lw=1.2,
+            label="prediction (mean of repeats)")
+    ax.set_xlabel("position")
+    ax.set_ylabel("value")
+    ax.set_title(data.title)
+    ax.legend(loc="upper left", fontsize=8)
+    return fig

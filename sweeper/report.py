@@ -18,6 +18,8 @@ from .record import Record
 
 # Stored attrs too bulky for a CSV cell; they stay in the storage.
 BULKY = (keys.CURVES, keys.EVIDENCE)
+# Files `write_report` writes, cleared before it writes them again.
+WRITES = ("trials.csv", "overview.png", "best-trials.png", "forecast.png", "trial-*.png")
 FIGURES_FOR_BEST = 10  # per-trial learning-curve figures written by the report
 
 COLUMNS = [keys.LABEL, keys.AGREEMENT, keys.VAL_LOSS, keys.OVERFIT_GAP, keys.SPREAD, keys.PENALTY,
@@ -25,7 +27,11 @@ COLUMNS = [keys.LABEL, keys.AGREEMENT, keys.VAL_LOSS, keys.OVERFIT_GAP, keys.SPR
 
 
 def trial_table(study: optuna.Study) -> pd.DataFrame:
-    """One row per trial: number, searched params, label, score and its parts, state."""
+    """One row per trial: number, searched params, label, score and its parts, state.
+
+    `score` is filled for completed trials only; a pruned trial's value (the last mean
+    validation loss it reported, which Optuna keeps and its sampler learns from) is in
+    `last_report`, so the score column never holds a number that is not a score."""
     df = study.trials_dataframe(attrs=("number", "value", "params", "user_attrs", "state"))
     if df.empty:
         return df
@@ -38,8 +44,14 @@ def trial_table(study: optuna.Study) -> pd.DataFrame:
         table[key] = df[col] if col in df.columns else None
     # "value", or "value_<metric name>" once the study has named its metric.
     value = next(c for c in df.columns if c == "value" or c.startswith("value_"))
-    table.insert(len(params) + 3, "score", df[value])
-    table["state"] = df["state"].str.lower()
+    state = df["state"].str.lower()
+    table.insert(len(params) + 3, "score", df[value].where(state == "complete"))
+    table.insert(len(params) + 4, "last_report", df[value].where(state == "pruned"))
+    delivered = f"user_attrs_{keys.DELIVERED}"
+    table["delivered_val"] = (df[delivered].map(lambda d: d.get("val_loss")
+                                                if isinstance(d, dict) else None)
+                              if delivered in df.columns else None)
+    table["state"] = state
     return table
 
 
@@ -52,18 +64,19 @@ def format_table(table: pd.DataFrame) -> str:
             return "-" if pd.isna(v) else f"{v:.4g}"
         return "-" if v is None else str(v)
 
-    return table.to_string(index=False, formatters={c: fmt for c in table.columns})
+    return table.to_string(index=False, formatters={c: fmt for c in table.columns},
+                           na_rep="-")
 
 
 def best_summary(study: optuna.Study) -> str:
-    """The best complete trial: params, diagnosis and what to do next."""
+    """The best complete trial: params, diagnosis, its delivered model and what to do next."""
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if not complete:
         return "No trial completed, so there is no best trial yet."
     best = Record.of(min(complete, key=lambda t: t.value))
     params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                        for k, v in best.params.items())
-    return "\n".join([
+    lines = [
         f"Best trial: #{best.number}  score {best.value:.4g} = validation loss "
         f"{best.number_of(keys.VAL_LOSS):.4g} + penalty {best.get(keys.PENALTY, 0.0):.4g} "
         f"(overfit gap {best.get(keys.OVERFIT_GAP, 0.0):.4g}, spread "
@@ -71,15 +84,30 @@ def best_summary(study: optuna.Study) -> str:
         f"  params:         {params}",
         f"  diagnosis:      {best.label}: {best.get(keys.REASON)}",
         f"  recommendation: {best.get(keys.RECOMMENDATION)}",
-    ])
+    ]
+    delivered, model = best.get(keys.DELIVERED), best.get(keys.MODEL)
+    if delivered:
+        epochs = ", ".join(str(e) for e in delivered["best_epochs"])
+        lines.append(f"  model:          {len(delivered['best_epochs'])} repeats at epochs "
+                     f"{epochs}, predictions averaged: validation loss "
+                     f"{delivered['val_loss']:.4g}"
+                     + (f"; file {model['file']} ({model['bytes'] / 1e6:.2f} MB)" if model
+                        else "; no model file (the sweep ran without an artifact folder)"))
+    return "\n".join(lines)
 
 
-def write_report(study: optuna.Study, out: Path) -> str:
-    """Write trials.csv and figures into `out`; return the text report."""
-    from .plots import draw_curves, save_png
-    from .review import complete_trials, study_figures, trial_figure_data
+def write_report(study: optuna.Study, out: Path, test: dict | None = None,
+                 forecast: pd.DataFrame | None = None) -> str:
+    """Write trials.csv and figures into `out` (replacing what an earlier report wrote there);
+    return the text report. `test` is the test split's result and `forecast` the best trial's
+    predictions on the study's data, when there are."""
+    from .plots import draw_curves, draw_forecast, forecast_figure_data, save_png
+    from .review import complete_trials, study_figures, test_sentence, trial_figure_data
 
     out.mkdir(parents=True, exist_ok=True)
+    for pattern in WRITES:
+        for old in out.glob(pattern):
+            old.unlink()
     trials = study.get_trials(deepcopy=False)
     records = [Record.of(t) for t in trials]
     states = Counter(r.state for r in records)
@@ -94,6 +122,8 @@ def write_report(study: optuna.Study, out: Path) -> str:
         "",
         best_summary(study),
     ]
+    if test:
+        lines.append(f"  test split:     {test_sentence(test)}")
     problems = [r for r in records if r.state in ("fail", "pruned")]
     if problems:
         retries = {r.retry_of: r for r in records if r.retry_of is not None}
@@ -110,12 +140,18 @@ def write_report(study: optuna.Study, out: Path) -> str:
                       f"{', '.join(f'#{n}' for n in running)}"]
 
     frame = study.trials_dataframe()
-    frame = frame.drop(columns=[f"user_attrs_{k}" for k in BULKY
-                                if f"user_attrs_{k}" in frame.columns])
+    frame = frame.drop(columns=[c for c in frame.columns
+                                if c in {f"user_attrs_{k}" for k in BULKY}
+                                or c.startswith("system_attrs_artifacts:")])
     frame.to_csv(out / "trials.csv", index=False)
     written = [out / "trials.csv"]
     for name, fig in study_figures(study).items():
         written.append(save_png(fig, out / name))
+    if forecast is not None:
+        best = min(complete_trials(study), key=lambda t: t.value)
+        written.append(save_png(draw_forecast(forecast_figure_data(
+            forecast, f"{study.study_name}: best trial #{best.number}'s delivered model")),
+            out / "forecast.png"))
     for t in complete_trials(study)[:FIGURES_FOR_BEST]:
         written.append(save_png(draw_curves(trial_figure_data(Record.of(t))),
                                 out / f"trial-{t.number}.png"))

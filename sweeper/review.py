@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.artifacts import FileSystemArtifactStore, upload_artifact
+from optuna.artifacts import FileSystemArtifactStore, get_all_artifact_meta, upload_artifact
 
 from . import keys
 from .plots import (
@@ -55,8 +55,16 @@ def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else ("-" if v is None else str(v))
 
 
-def trial_note(rec: Record) -> str:
-    """Markdown summary of one trial's judgment."""
+def test_sentence(test: dict[str, Any]) -> str:
+    """The best trial's delivered model on the test split, in one sentence."""
+    repeats = ", ".join(f"{v:.4g}" for v in test["repeats"])
+    return (f"On the {test['n_windows']} test windows, scored once and never used to choose: "
+            f"{test['loss']} {test['delivered']:.4g} for the delivered model (each repeat: "
+            f"{repeats}; the naive forecast: {test['naive']:.4g}).")
+
+
+def trial_note(rec: Record, test: dict[str, Any] | None = None) -> str:
+    """Markdown summary of one trial's judgment (and the test split, for the best trial)."""
     a = rec.get
     lines = [
         f"## Trial {rec.number}: {rec.label or '?'} ({a(keys.AGREEMENT, '')})",
@@ -86,6 +94,19 @@ def trial_note(rec: Record) -> str:
             f"| {r} | {seeds[r] if r < len(seeds) else '-'} | {label} | "
             f"{_fmt(best[r] if r < len(best) else None)} | "
             f"{stop['reason'] if stop else '-'} |")
+    delivered, model = a(keys.DELIVERED), a(keys.MODEL)
+    if delivered:
+        epochs = ", ".join(str(e) for e in delivered.get("best_epochs", []))
+        repeats = ", ".join(_fmt(v) for v in delivered.get("repeat_val_loss", []))
+        lines += ["", f"**Delivered model.** The {len(delivered.get('best_epochs', []))} repeats "
+                      f"at their best validation epochs ({epochs}), predictions averaged: "
+                      f"validation loss {_fmt(delivered.get('val_loss'))} (each repeat: "
+                      f"{repeats})."
+                  + (f" Model file `{model['file']}` ({model['bytes'] / 1e6:.2f} MB), an "
+                     "artifact of this trial, kept whole while the trial is among the "
+                     f"{model.get('keep', '?')} best." if model else "")]
+    if test:
+        lines += ["", f"**Test split.** {test_sentence(test)}"]
     engine = a(keys.ENGINE, {})
     lines += ["", f"Params: {', '.join(f'{k}={_fmt(v)}' for k, v in rec.params.items())}. "
               f"Trained on {a(keys.DEVICE, '?')}, {engine.get('engine', '?')} engine "
@@ -115,6 +136,14 @@ def publish_trial(trial: optuna.Trial, attrs: dict[str, Any],
         upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=trial,
                         mimetype="image/png")
     _save_note(trial, trial_note(rec))
+
+
+def publish_test(study: optuna.Study, test: dict[str, Any]) -> None:
+    """Add the test split's result to the best trial's note (notes live on the study, so a
+    finished trial's note can still be replaced)."""
+    frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == test["trial"])
+    trial = optuna.Trial(study, frozen._trial_id)
+    _save_note(trial, trial_note(Record.of(frozen), test))
 
 
 def study_note(spec: dict[str, Any], baseline: dict[str, float]) -> str:
@@ -161,13 +190,18 @@ def study_figures(study: optuna.Study) -> dict[str, Any]:
 
 
 def publish_study_figures(study: optuna.Study, store: FileSystemArtifactStore) -> list[str]:
-    """Upload the study figures as study artifacts; returns their names."""
+    """Upload the study figures as study artifacts, or replace the ones an earlier run
+    uploaded (same artifact, new picture), so that they never pile up; returns their names."""
     names = []
-    n = len(study.trials)
+    earlier = {m.filename: m.artifact_id for m in get_all_artifact_meta(study)}
     with tempfile.TemporaryDirectory() as tmp:
         for name, fig in study_figures(study).items():
-            path = save_png(fig, Path(tmp) / name.replace(".png", f"-{n}-trials.png"))
-            upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=study,
-                            mimetype="image/png")
-            names.append(path.name)
+            path = save_png(fig, Path(tmp) / name)
+            if name in earlier:
+                with open(path, "rb") as f:
+                    store.write(earlier[name], f)
+            else:
+                upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=study,
+                                mimetype="image/png")
+            names.append(name)
     return names

@@ -23,6 +23,8 @@ from .space import Space
 from .validate import SpecError, did_you_mean, must, spec_dataclass
 
 ENGINES = ("auto", "vectorized", "sequential")  # how repeats train; see train.py
+# Which validation loss a trial's score starts from; see objective.py.
+VALIDATIONS = ("final", "delivered")
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -73,6 +75,12 @@ class Study:
     # How repeats train: "auto" times one step of each engine per model shape and picks the
     # faster; "vectorized" (one batched model) or "sequential" (one nn.LSTM per repeat) force it.
     engine: str = "auto"
+    # Model files kept whole: those of the trials among this many best (about 0.6 MB each for
+    # 3 repeats of a 64-unit, 2-layer LSTM); the others are cut to a note saying why.
+    keep_models: int = 5
+    # The score's validation term: "final" (each repeat's last 5-epoch mean, at its final
+    # weights) or "delivered" (the delivered model's: repeats at their best epochs, averaged).
+    validation: str = "final"
     # A worker stops after this many failed trials in a row (exceptions, out of memory): at that
     # point every trial probably fails for the same reason. Diverged runs are pruned, not failed.
     max_failures: int = 5
@@ -89,6 +97,11 @@ class Study:
         _positive_int("n_trials", self.n_trials)
         _positive_int("max_reports", self.max_reports)
         _positive_int("max_failures", self.max_failures)
+        _positive_int("keep_models", self.keep_models)
+        if self.validation not in VALIDATIONS:
+            close = did_you_mean(str(self.validation), VALIDATIONS)
+            raise SpecError(f"Study.validation must be one of {', '.join(VALIDATIONS)}, but got "
+                            f"{self.validation!r}{close}.")
         if self.patience is not None:
             _positive_int("patience", self.patience)
         for field in ("gap_penalty", "spread_penalty"):
@@ -138,6 +151,7 @@ class Study:
             "seed": self.seed, "patience": self.patience, "min_rise": self.min_rise,
             "max_reports": self.max_reports, "engine": self.engine,
             "max_failures": self.max_failures, "screen": self.screen,
+            "keep_models": self.keep_models, "validation": self.validation,
         }
 
 

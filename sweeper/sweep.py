@@ -20,9 +20,11 @@ from typing import Any
 import numpy as np
 import optuna
 import torch
+from optuna.artifacts import FileSystemArtifactStore
 
 from . import keys
 from .data import Windows
+from .delivery import keep_best
 from .liveness import exit_code, reclaim_stale, stop_on_signals
 from .pruning import make_pruner, report_steps
 from .record import Record
@@ -93,10 +95,11 @@ def work(spec: Study, windows: Windows, device: torch.device, storage_url: str,
     seed = int(np.random.SeedSequence([spec.seed, len(study.trials), worker]).generate_state(1)[0])
     study.sampler = optuna.samplers.TPESampler(seed=seed)
     show_epochs = sys.stderr.isatty() if progress is None else progress
+    store = artifact_store(artifacts) if artifacts else None
     objective = TrialObjective(spec, windows, device,
-                               on_epoch=_epoch_progress if show_epochs else None,
-                               store=artifact_store(artifacts) if artifacts else None)
-    after = AfterTrial(out, spec.n_trials, spec.max_failures, show_epochs)
+                               on_epoch=_epoch_progress if show_epochs else None, store=store)
+    after = AfterTrial(out, spec.n_trials, spec.max_failures, show_epochs, store,
+                       spec.keep_models)
     while True:
         finished, running = count_trials(study)
         if finished >= spec.n_trials:
@@ -118,13 +121,16 @@ def _epoch_progress(number: int, epoch: int, n_epochs: int) -> None:
 
 class AfterTrial:
     """After each trial: print one line (params, label, score parts, time), stop the worker
-    once the study has its finished trials or max_failures trials in a row failed, and reclaim
-    trials that a stopped worker left running."""
+    once the study has its finished trials or max_failures trials in a row failed, reclaim
+    trials that a stopped worker left running, and cut the model files of trials that are no
+    longer among the best."""
 
     def __init__(self, out: Callable[[str], None], n_trials: int, max_failures: int,
-                 clear_line: bool) -> None:
+                 clear_line: bool, store: FileSystemArtifactStore | None = None,
+                 keep_models: int = 5) -> None:
         self.out, self.n_trials, self.clear_line = out, n_trials, clear_line
         self.max_failures = max_failures
+        self.store, self.keep_models = store, keep_models
         self.failures = 0  # in a row
         self.reasons: list[str] = []
 
@@ -143,6 +149,12 @@ class AfterTrial:
         else:
             self.failures = 0
         reclaim_stale(study, self.out, heartbeats=False)  # optimize checks those itself
+        if self.store is not None and trial.state == optuna.trial.TrialState.COMPLETE:
+            try:
+                keep_best(study, self.store, self.keep_models)
+            except OSError as exc:  # the disk is full or the folder gone: the sweep goes on
+                self.out(f"warning: could not cut the model files of trials no longer among "
+                         f"the best: {exc}")
         finished, running = count_trials(study)
         self._print(trial, finished)
         if self.failures >= self.max_failures or finished + running >= self.n_trials:

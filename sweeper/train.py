@@ -19,6 +19,10 @@ training loss is the mean of its batch losses (as Keras reports it, dropout acti
 validation loss is measured after the epoch with dropout off. Each repeat's final weights are
 also scored on the training windows with dropout off (`train_fit`), so the generalization gap
 compares like with like.
+
+Every repeat keeps a copy of its weights at its best validation epoch while it trains
+(`states`, in `LSTMRegressor` layout whichever engine ran): those are the weights sweeper
+delivers.
 """
 
 from __future__ import annotations
@@ -51,6 +55,10 @@ class TrainResult:
     engine: dict[str, Any] = field(default_factory=dict)  # which engine ran, and why
     # (n_repeats,): training loss of each repeat's last weights, dropout off, as validation is
     train_fit: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # (n_repeats,): epoch (1-based) of each repeat's lowest validation loss; 0 if none was finite
+    best_epoch: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    # Each repeat's weights at that epoch, as an LSTMRegressor state dict on the CPU.
+    states: list[dict[str, torch.Tensor]] = field(default_factory=list)
 
     def curve(self, r: int) -> tuple[np.ndarray, np.ndarray]:
         """Repeat r's curves, trimmed to the epochs it trained."""
@@ -78,6 +86,7 @@ def combine(first: TrainResult, rest: TrainResult) -> TrainResult:
         stack(first.grad_norm, rest.grad_norm), stack(first.weight_norm, rest.weight_norm),
         first.interrupted_at, first.seconds + rest.seconds, first.engine,
         np.concatenate([first.train_fit, rest.train_fit]),
+        np.concatenate([first.best_epoch, rest.best_epoch]), first.states + rest.states,
     )
 
 
@@ -191,6 +200,7 @@ class SequentialEngine:
         self.models = [m.to(device) for m in _build_members(config, seeds)]
         self.opts = [make_optimizer(config, m.parameters()) for m in self.models]
         self.active = list(range(len(seeds)))
+        self.best = [_copy(m.state_dict()) for m in self.models]  # initial weights until then
 
     def epoch(self) -> tuple[list[float], ...]:
         d, loss, clip = self.data, self.config["loss"], self.config.get("grad_clip")
@@ -231,6 +241,14 @@ class SequentialEngine:
                                              d.ty[None])[0]))
         return out
 
+    def snapshot(self, improved: list[int]) -> None:
+        """Keep these repeats' current weights as their best."""
+        for r in improved:
+            self.best[r] = _copy(self.models[r].state_dict())
+
+    def best_state(self, r: int) -> dict[str, torch.Tensor]:
+        return {k: v.to("cpu", copy=True) for k, v in self.best[r].items()}
+
     def stop(self, stopped: list[int]) -> None:
         self.active = [r for r in self.active if r not in stopped]
         for r in stopped:  # free what the stopped repeat held
@@ -248,6 +266,9 @@ class VectorizedEngine:
         self.model = EnsembleLSTM(_build_members(config, seeds)).to(device)
         self.opt = make_optimizer(config, self.model.parameters())
         self.active = list(range(len(seeds)))
+        # Every repeat's best weights, in the ensemble's layout with a leading repeat axis over
+        # all repeats (also those sliced out after stopping).
+        self.best = _copy(dict(self.model.named_parameters()))
 
     def epoch(self) -> tuple[list[float], ...]:
         d, loss, model = self.data, self.config["loss"], self.model
@@ -282,6 +303,20 @@ class VectorizedEngine:
             return member_loss(self.config["loss"], self.model(self.data.tx),
                                self.data.ty[None]).tolist()
 
+    def snapshot(self, improved: list[int]) -> None:
+        """Keep these repeats' current weights as their best: one indexed copy per tensor."""
+        if not improved:
+            return
+        at = torch.tensor([self.active.index(r) for r in improved],
+                          device=self.model.head_w.device)
+        to = torch.tensor(improved, device=self.model.head_w.device)
+        with torch.no_grad():
+            for name, p in self.model.named_parameters():
+                self.best[name].index_copy_(0, to, p.index_select(0, at))
+
+    def best_state(self, r: int) -> dict[str, torch.Tensor]:
+        return EnsembleLSTM.member_state(self.best, r)
+
     def stop(self, stopped: list[int]) -> None:
         keep = [i for i, r in enumerate(self.active) if r not in stopped]
         self.active = [self.active[i] for i in keep]
@@ -299,6 +334,10 @@ class VectorizedEngine:
                     k: v.index_select(0, idx) if torch.is_tensor(v) and v.dim() > 0 else v
                     for k, v in old_state[old].items()
                 }
+
+
+def _copy(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in tensors.items()}
 
 
 _ENGINES = {e.name: e for e in (SequentialEngine, VectorizedEngine)}
@@ -378,10 +417,11 @@ def train_repeats(
     n_run = np.zeros(n_repeats, dtype=int)
     fit = np.full(n_repeats, np.nan)
     stops: list[Stop | None] = [None] * n_repeats
+    best_val, best_epoch = np.full(n_repeats, np.inf), np.zeros(n_repeats, dtype=int)
     interrupted = None
 
     for epoch in range(n_epochs):
-        stopped = []
+        stopped, improved = [], []
         for r, t_loss, v_loss, g, w in zip(runner.active, *runner.epoch(), strict=True):
             train[r, epoch], val[r, epoch] = t_loss, v_loss
             gnorm[r, epoch], wnorm[r, epoch] = g, w
@@ -391,8 +431,12 @@ def train_repeats(
                 stops[r] = Stop(epoch, epoch, math.nan, why, StopKind.DIVERGED)
             elif members[r].monitor is not None:
                 stops[r] = members[r].monitor.update(t_loss, v_loss)
+            if math.isfinite(v_loss) and v_loss < best_val[r]:
+                best_val[r], best_epoch[r] = v_loss, epoch + 1
+                improved.append(r)
             if stops[r] is not None:
                 stopped.append(r)
+        runner.snapshot(improved)
         if stopped:
             for r, loss in zip(runner.active, runner.fit_loss(), strict=True):
                 if r in stopped:
@@ -411,5 +455,6 @@ def train_repeats(
 
     if runner.active:
         fit[runner.active] = runner.fit_loss()
+    states = [runner.best_state(r) for r in range(n_repeats)]
     return TrainResult(train, val, n_run, stops, gnorm, wnorm, interrupted,
-                       time.perf_counter() - start, choice, fit)
+                       time.perf_counter() - start, choice, fit, best_epoch, states)

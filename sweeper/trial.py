@@ -23,6 +23,7 @@ from optuna.artifacts import FileSystemArtifactStore
 
 from . import keys, record
 from .data import Windows
+from .delivery import DeliveredModel, meta_for, save_artifact, still_matters
 from .diagnosis import Diagnosis, Label, diagnose_run, diagnose_trial
 from .liveness import heartbeat, interrupt_reason, stamp
 from .objective import Score, score
@@ -47,16 +48,23 @@ def derive_seeds(study_seed: int, trial_number: int, n_repeats: int) -> list[int
 
 
 def judge(result: TrainResult, baseline: float, reference: float | None, gap_penalty: float,
-          spread_penalty: float) -> tuple[list[Diagnosis], Score]:
+          spread_penalty: float, delivered: tuple[float, list[float]] | None = None
+          ) -> tuple[list[Diagnosis], Score]:
     """Each repeat's diagnosis, and the score, whose overfit gap counts the repeats
-    diagnosed overfit."""
+    diagnosed overfit; with `delivered` (see objective.score) its validation term is the
+    delivered model's."""
     runs = [diagnose_run(*result.curve(r), baseline=baseline, reference=reference,
                          grad_norm=result.signals(r)[0])
             for r in range(len(result.n_epochs_run))]
     parts = score([result.curve(r)[1] for r in range(len(runs))], result.train_fit,
                   gap_penalty, spread_penalty,
-                  overfit=[run.label is Label.OVERFIT for run in runs])
+                  overfit=[run.label is Label.OVERFIT for run in runs], delivered=delivered)
     return runs, parts
+
+
+def delivered_losses(model: DeliveredModel, windows: Windows) -> tuple[float, list[float]]:
+    """(validation loss of the averaged prediction, each repeat's) at the best epochs."""
+    return model.losses(windows.val_x, windows.val_y)
 
 
 def diverged_reason(result: TrainResult, n_repeats: int, verdict_reason: str) -> str | None:
@@ -138,7 +146,9 @@ class TrialObjective:
         if spec.screen and len(seeds) > 1:
             # One run first; the other repeats only for a configuration that may rank high.
             result = train(seeds[:1], on_report)
-            screened = None if prune_reason else self._screen(trial, result, config["loss"])
+            first_meta = meta_for(spec.name, trial.number, config, spec.data, self.windows,
+                                  seeds[:1], [int(e) for e in result.best_epoch])
+            screened = None if prune_reason else self._screen(trial, result, first_meta)
             if screened:
                 prune_reason.append(screened)
             if prune_reason:
@@ -152,11 +162,17 @@ class TrialObjective:
         reference = self._best_val_loss(trial, config["loss"])
         storage_s += time.perf_counter() - t0
         t0 = time.perf_counter()
-        runs, parts = self._judge(result, baseline, reference)
+        meta = meta_for(spec.name, trial.number, config, spec.data, self.windows, seeds,
+                        [int(e) for e in result.best_epoch])
+        model = DeliveredModel(meta, result.states)
+        delivered = delivered_losses(model, self.windows)
+        runs, parts = self._judge(result, baseline, reference, delivered)
         verdict = diagnose_trial(runs)
         diagnosis_s = time.perf_counter() - t0
 
         attrs = record.trial_attrs(config, seeds, self.device, result, verdict, parts)
+        attrs[keys.DELIVERED] = {"val_loss": delivered[0], "repeat_val_loss": delivered[1],
+                                 "best_epochs": meta["best_epochs"]}
         diverged = diverged_reason(result, len(seeds), verdict.reason)
         if diverged:  # the run ended where its loss stopped being a number
             prune_reason.insert(0, diverged)
@@ -164,6 +180,13 @@ class TrialObjective:
             prune_reason.insert(0, f"diverged: {verdict.reason}")
         if prune_reason:
             attrs[keys.PRUNE_REASON] = prune_reason[0]
+        t0 = time.perf_counter()
+        if not prune_reason and self.store is not None:
+            done = [t.value for t in self._completed(trial)]
+            if still_matters(parts.score, done, spec.keep_models):
+                attrs[keys.MODEL] = save_artifact(trial, self.store, meta, result.states,
+                                                  spec.keep_models)
+        model_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         record.write(trial, attrs)
         storage_s += time.perf_counter() - t0
@@ -177,6 +200,7 @@ class TrialObjective:
         trial.set_user_attr(keys.TIMING, {
             "train_s": round(result.seconds, 4), "diagnosis_s": round(diagnosis_s, 4),
             "storage_s": round(storage_s, 4), "review_s": round(review_s, 4),
+            "model_s": round(model_s, 4),
         })
         if prune_reason:
             raise optuna.TrialPruned(prune_reason[0])
@@ -186,14 +210,17 @@ class TrialObjective:
         return trial.study.get_trials(deepcopy=False,
                                       states=(optuna.trial.TrialState.COMPLETE,))
 
-    def _screen(self, trial: optuna.Trial, first: TrainResult, loss: str) -> str | None:
+    def _screen(self, trial: optuna.Trial, first: TrainResult, meta: dict[str, Any]
+                ) -> str | None:
         """Why the other repeats are skipped: the first run scored worse than the median
         completed trial (once SCREEN_AFTER trials have completed), or None to train them."""
         done = [t.value for t in self._completed(trial)]
         if len(done) < SCREEN_AFTER:
             return None
+        loss = meta["config"]["loss"]
+        delivered = delivered_losses(DeliveredModel(meta, first.states), self.windows)
         one = self._judge(first, self.windows.baseline(loss),
-                          self._best_val_loss(trial, loss))[1].score
+                          self._best_val_loss(trial, loss), delivered)[1].score
         bar = float(np.median(done))
         if not one > bar:
             return None
@@ -201,10 +228,11 @@ class TrialObjective:
                 f"{len(done)} completed trials, so its other {self.spec.repeats - 1} repeats "
                 "were not trained")
 
-    def _judge(self, result: TrainResult, baseline: float,
-               reference: float | None) -> tuple[list[Diagnosis], Score]:
+    def _judge(self, result: TrainResult, baseline: float, reference: float | None,
+               delivered: tuple[float, list[float]]) -> tuple[list[Diagnosis], Score]:
         return judge(result, baseline, reference, self.spec.gap_penalty,
-                     self.spec.spread_penalty)
+                     self.spec.spread_penalty,
+                     delivered if self.spec.validation == "delivered" else None)
 
     def _best_val_loss(self, trial: optuna.Trial, loss: str) -> float | None:
         return record.best_val_loss(self._completed(trial), loss)

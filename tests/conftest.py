@@ -13,6 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
+
+# Tiny models train fastest on one thread, and a second one spins against whatever else the
+# machine runs (as the CLI's workers do by default).
+torch.set_num_threads(1)
 
 
 def _pg_bin(name: str) -> str | None:

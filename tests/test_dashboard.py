@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import sweeper.delivery
 from sweeper import keys
 from sweeper.__main__ import main
 
@@ -60,13 +61,19 @@ def test_dashboard_serves_trials_attrs_notes_and_png_artifacts(swept):
             for key in (keys.LABEL, keys.REASON, keys.RECOMMENDATION, keys.VAL_LOSS, keys.GAP,
                         keys.PENALTY, keys.REPEAT_LABELS):
                 assert key in attrs
-            (artifact,) = trial["artifacts"]
+            files = {a["filename"]: a["artifact_id"] for a in trial["artifacts"]}
+            n = trial["number"]
+            assert sorted(files) == [f"trial-{n}-curves.png", f"trial-{n}-model.pt"]
             png = get(f"{base}/artifacts/{study_id}/{trial['trial_id']}/"
-                      f"{artifact['artifact_id']}")
+                      f"{files[f'trial-{n}-curves.png']}")
             assert png[:8] == PNG
-            assert f"Trial {trial['number']}:" in trial["note"]["body"]
+            model = get(f"{base}/artifacts/{study_id}/{trial['trial_id']}/"
+                        f"{files[f'trial-{n}-model.pt']}")
+            assert sweeper.delivery.from_bytes(model, "served").n_repeats == 2
+            assert f"Trial {n}:" in trial["note"]["body"]
+            assert f"Model file `trial-{n}-model.pt`" in trial["note"]["body"]
         names = sorted(a["filename"] for a in detail["artifacts"])
-        assert names == ["best-trials-2-trials.png", "overview-2-trials.png"]
+        assert names == ["best-trials.png", "overview.png"]
         assert "sweeper study tiny_toy" in detail["note"]["body"]
     finally:
         server.terminate()
@@ -80,13 +87,44 @@ def test_dashboard_without_the_extra_says_how_to_install(swept, monkeypatch, cap
 
 
 def test_report_prints_the_table_and_writes_csv_and_figures(swept, capsys):
+    report = swept / "runs" / "tiny_toy" / "report"
+    report.mkdir(parents=True)
+    (report / "trial-7.png").write_bytes(PNG)  # what an earlier report wrote goes
+    (report / "notes.txt").write_text("mine")  # what the user put there stays
     assert main(["report", TINY]) == 0
     out = capsys.readouterr().out
     assert "study 'tiny_toy': 2 trials (2 complete)" in out and "Best trial: #" in out
-    report = swept / "runs" / "tiny_toy" / "report"
-    assert (report / "trials.csv").read_text().startswith("number,")
-    for name in ("overview.png", "best-trials.png", "trial-0.png", "trial-1.png"):
+    assert "  model:          2 repeats at epochs" in out
+    header = (report / "trials.csv").read_text().splitlines()[0]
+    assert header.startswith("number,") and "artifacts:" not in header
+    for name in ("overview.png", "best-trials.png", "trial-0.png", "trial-1.png",
+                 "forecast.png"):
         assert (report / name).read_bytes()[:8] == PNG
+    assert not (report / "trial-7.png").exists() and (report / "notes.txt").exists()
+
+
+def test_the_study_figures_are_replaced_not_added_on_each_run(swept):
+    import optuna
+    from optuna.artifacts import get_all_artifact_meta
+
+    assert main([TINY, "--n-trials", "3"]) == 0
+    study = optuna.load_study(study_name="tiny_toy", storage="sqlite:///runs/tiny_toy/study.db")
+    assert sorted(m.filename for m in get_all_artifact_meta(study)) == [
+        "best-trials.png", "overview.png"]
+
+
+def test_a_pruned_trials_last_report_is_not_shown_as_a_score(swept):
+    import optuna
+
+    from sweeper.report import trial_table
+
+    study = optuna.load_study(study_name="tiny_toy", storage="sqlite:///runs/tiny_toy/study.db")
+    trial = study.ask()
+    trial.report(0.01, 5)
+    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    row = trial_table(study).iloc[-1]
+    assert row["state"] == "pruned" and row["last_report"] == 0.01
+    assert row["score"] != row["score"]  # NaN: not a score
 
 
 def test_report_on_a_missing_study_is_one_sentence(tmp_path, monkeypatch, capsys):

@@ -11,10 +11,10 @@ from optuna.artifacts import get_all_artifact_meta
 from sweeper import keys
 from sweeper.__main__ import main
 from sweeper.data import prepare
-from sweeper.spec import load_study_file
 from sweeper.record import load_curves
-from sweeper.trial import derive_seeds
+from sweeper.spec import load_study_file
 from sweeper.train import train_repeats
+from sweeper.trial import derive_seeds
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = str(FIXTURES / "tiny_toy.py")
@@ -57,19 +57,25 @@ def test_sweep_stores_diagnosis_score_and_curves(in_tmp, capsys):
         train, val = load_curves(t)
         assert len(train) == len(val) == 2
         assert all(len(v) <= t.params["epochs"] for v in val)
-        assert set(a[keys.TIMING]) == {"train_s", "diagnosis_s", "storage_s", "review_s"}
+        assert set(a[keys.TIMING]) == {"train_s", "diagnosis_s", "storage_s", "review_s",
+                                       "model_s"}
         assert keys.REVIEW_ERROR not in a
         # Intermediate values are bounded: one per report step, never per epoch.
         assert len(t.intermediate_values) <= 20
     assert study.user_attrs[keys.STUDY_SPEC]["name"] == "tiny_toy"
-    # One learning-curve PNG per finished trial, plus the study's two figures.
-    metas = [get_all_artifact_meta(t, storage=study._storage) for t in trials]
-    assert all(len(m) == 1 and m[0].mimetype == "image/png" for m in metas)
+    # A learning-curve PNG and a model file per completed trial, plus the study's two figures.
+    for t in trials:
+        metas = get_all_artifact_meta(t, storage=study._storage)
+        assert sorted(m.filename for m in metas) == [f"trial-{t.number}-curves.png",
+                                                     f"trial-{t.number}-model.pt"]
+        assert t.user_attrs[keys.MODEL]["file"] == f"trial-{t.number}-model.pt"
+        delivered = t.user_attrs[keys.DELIVERED]
+        assert len(delivered["best_epochs"]) == len(delivered["repeat_val_loss"]) == 2
     study_metas = get_all_artifact_meta(study)
-    assert sorted(m.filename for m in study_metas) == ["best-trials-3-trials.png",
-                                                       "overview-3-trials.png"]
-    pngs = list((in_tmp / "runs" / "tiny_toy" / "artifacts").iterdir())
-    assert len(pngs) == 5 and all(p.read_bytes()[:8] == PNG for p in pngs)
+    assert sorted(m.filename for m in study_metas) == ["best-trials.png", "overview.png"]
+    files = list((in_tmp / "runs" / "tiny_toy" / "artifacts").iterdir())
+    assert len(files) == 8
+    assert sum(p.read_bytes()[:8] == PNG for p in files) == 5
     assert "--artifact-dir runs/tiny_toy/artifacts" in out
     for name in ("number", "label", "score", "val_loss", "gap", "state", "hidden"):
         assert name in out

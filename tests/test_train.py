@@ -195,3 +195,43 @@ def test_cuda_matches_cpu_closely():
     cpu = train_repeats(cfg, TOY, [0, 1], CPU, patience=None)
     gpu = train_repeats(cfg, TOY, [0, 1], torch.device("cuda"), patience=None)
     np.testing.assert_allclose(gpu.val, cpu.val, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("engine", ["sequential", "vectorized"])
+def test_a_repeats_checkpoint_is_the_same_seed_retrained_alone_to_its_best_epoch(engine):
+    cfg = config(epochs=150, lr=1e-2, hidden=6, dropout=0.1)
+    res = train_repeats(cfg, TOY, [3, 4, 5], CPU, patience=None, engine=engine)
+    assert min(res.best_epoch) < 150  # some repeat is restored to an earlier epoch
+    for r, seed in enumerate([3, 4, 5]):
+        best = int(res.best_epoch[r])
+        assert 1 <= best <= 150 and res.val[r, best - 1] == np.nanmin(res.val[r])
+        again = train_repeats({**cfg, "epochs": best}, TOY, [seed], CPU, patience=None,
+                              engine="sequential")
+        assert again.best_epoch[0] == best
+        for name, value in again.states[0].items():
+            torch.testing.assert_close(res.states[r][name], value, rtol=1e-4, atol=1e-6)
+
+
+def test_a_vectorized_members_checkpoint_equals_the_sequential_runs():
+    cfg = config(hidden=5, layers=2, dropout=0.2, batch_size=32, shuffle=True, epochs=8,
+                 lr=5e-3)
+    seeds = [7, 8, 9]
+    vec = train_repeats(cfg, SYNTH, seeds, CPU, patience=None, engine="vectorized")
+    seq = train_repeats(cfg, SYNTH, seeds, CPU, patience=None, engine="sequential")
+    np.testing.assert_array_equal(vec.best_epoch, seq.best_epoch)
+    for r in range(len(seeds)):
+        assert set(vec.states[r]) == set(seq.states[r])
+        for name in seq.states[r]:
+            torch.testing.assert_close(vec.states[r][name], seq.states[r][name], rtol=1e-4,
+                                       atol=1e-6)
+        # The checkpoint is a plain LSTMRegressor state dict.
+        build(1, 5, 2, 0.2, "keras", 0).load_state_dict(vec.states[r])
+
+
+def test_checkpoints_survive_a_repeat_that_stops_early():
+    cfg = config(epochs=500, lr=1e-2)
+    res = train_repeats(cfg, TOY, [0, 1, 2, 3], CPU, patience=20, engine="vectorized")
+    for r in range(4):
+        n = int(res.n_epochs_run[r])
+        assert 1 <= res.best_epoch[r] <= n
+        assert res.val[r, res.best_epoch[r] - 1] == np.nanmin(res.val[r, :n])
