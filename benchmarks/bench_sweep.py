@@ -1,4 +1,5 @@
-"""Does fit-driven sweeping pick LSTMs that generalize? Plain Optuna vs sweeper at equal compute.
+"""Does fit-driven sweeping hand back LSTMs that generalize? Plain Optuna vs sweeper at equal
+compute.
 
 On real series (sunspots, monthly CO2 as month-to-month changes, El Nino), split 60/20/20 in time
 order, each contender runs an Optuna study over the same space until it has used the same
@@ -9,25 +10,33 @@ budget of member-epochs (one epoch of one seeded run). The test split is never s
                  error over repeats), degradation stopping, MedianPruner, screening (one run
                  first; the other 2 repeats only when it scores at or below the median
                  completed trial, else the trial is pruned)
-    (c) repeats-no-penalty  sweeper with score = val loss
-        penalty-no-repeats  1 run per trial, score = val + overfit gap (degradation stopping on)
-        sweeper-unscreened  sweeper with every trial training all 3 repeats
-        sweeper-no-spread   sweeper with score = val + overfit gap
-        sweeper-2-repeats   sweeper with 2 repeats per trial instead of 3
-        sweeper-no-median   sweeper without the MedianPruner (screening and degradation
-                            stopping still cut trials short)
+    (c) sweeper-delivered-val  sweeper with the score's validation term taken from the
+                 delivered model (the repeats at their best epochs, averaged), not from the
+                 repeats' final weights
+    (d) ablations, measured earlier: repeats-no-penalty (score = val loss),
+        penalty-no-repeats (1 run per trial, score = val + overfit gap), sweeper-unscreened,
+        sweeper-no-spread, sweeper-2-repeats, sweeper-no-median
 
-For each study (series x contender x study seed):
-    - test loss of the chosen configuration, retrained with 5 fresh seeds for its full epochs
-      (mean of the last 5 epochs of each run, then mean over seeds);
-    - whether it stays in the top 3 when the study's 5 best configurations are re-run with 3
-      fresh seeds each and ranked by the contender's own score;
-    - member-epochs used, wall time, fraction of trials pruned.
+What each study hands back, scored once on the test split (MSE on the standardized series):
+    - delivered        the study's best trial's delivered model as the sweep left it, without
+                       retraining: its repeats at their best validation epochs, predictions
+                       averaged (for plain, its one run at its best epoch)
+    - retrained, best  the chosen configuration retrained once with a fresh seed and restored
+                       at its best validation epoch: what a careful Optuna user gets (mean over
+                       5 such single-seed retrains, so the number is that user's expectation)
+    - retrained, final the same retrains' final weights: what a typical one gets
 
-Losses are MSE on standardized series (scaled with the training part's statistics).
+With --extras, also the measurements of the earlier subsections of RESULTS.md: the pick's
+test loss as the mean of the last 5 epochs of 5 fresh seeds, whether it stays in the top 3
+when the 5 best configurations are re-run with 3 fresh seeds, and the simplest configuration
+within a standard error.
+
+Spaces: "default" (hidden 4-48, 1-2 layers, epochs 20-160) and "users" (hidden 4-128 on a
+log scale, 1-3 layers, epochs 20-300): what users search, where plain Optuna can pick large
+unregularized models.
 
     python benchmarks/bench_sweep.py --quick      # smoke: 1 series, 1 study seed, tiny space
-    python benchmarks/bench_sweep.py              # full: 3 series x 8 contenders x 5 study seeds
+    python benchmarks/bench_sweep.py --seeds 10 --contenders plain sweeper --space users
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ import argparse
 import dataclasses
 import json
 import platform
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,21 +56,28 @@ from joblib import Parallel, delayed
 
 from sweeper import Data, FloatRange, IntRange, Space, Study
 from sweeper.data import load_series, make_windows
+from sweeper.delivery import DeliveredModel, from_study, meta_for
 from sweeper.model import build
 from sweeper.objective import score
 from sweeper.pruning import make_pruner, report_steps
+from sweeper.record import Record
+from sweeper.review import artifact_store
 from sweeper.trial import TrialObjective, judge
 
 SERIES = {"sunspots": 11, "co2": 12, "elnino": 12}  # name -> window
 SPACE = Space(hidden=IntRange(4, 48), layers=IntRange(1, 2), dropout=FloatRange(0.0, 0.5),
               weight_decay=FloatRange(1e-6, 1e-2, log=True), epochs=IntRange(20, 160, step=20),
               lr=3e-3, batch_size=32)
+USERS_SPACE = dataclasses.replace(SPACE, hidden=IntRange(4, 128, log=True),
+                                  layers=IntRange(1, 3), epochs=IntRange(20, 300, step=20))
+SPACES = {"default": SPACE, "users": USERS_SPACE}
 # name -> what differs from sweeper's defaults (Study's own field defaults: 3 repeats, both
 # penalties 1.0, degradation stopping with patience 20, screening, the median pruner)
 NO_PENALTY = {"gap_penalty": 0.0, "spread_penalty": 0.0}
 CONTENDERS = {
     "plain": {"repeats": 1, **NO_PENALTY, "patience": None, "screen": False},
     "sweeper": {},
+    "sweeper-delivered-val": {"validation": "delivered"},
     "repeats-no-penalty": NO_PENALTY,
     "penalty-no-repeats": {"repeats": 1, "spread_penalty": 0.0, "screen": False},
     "sweeper-unscreened": {"screen": False},
@@ -111,8 +128,22 @@ def simplest_within_se(trials: list[optuna.trial.FrozenTrial]) -> dict:
 
 
 def member_epochs(trial: optuna.trial.FrozenTrial) -> int:
-    curves = trial.user_attrs.get("curves") or {"val": []}
-    return sum(len(v) for v in curves["val"])
+    return Record.of(trial).member_epochs
+
+
+def retrained(config: dict, windows, seeds: list[int]) -> tuple[list[float], list[float]]:
+    """Test loss of `config` retrained once per seed (no stopping, as a plain training loop):
+    (restored at each run's best validation epoch, at its final weights), one per seed."""
+    from sweeper.train import train_repeats
+
+    res = train_repeats(config, windows, seeds, torch.device("cpu"), patience=None,
+                        engine="sequential")
+    meta = meta_for("bench", 0, config, Data(source=[0.0, 1.0], window=windows.train_x.shape[1]),
+                    windows, seeds, [int(e) for e in res.best_epoch])
+    return ([DeliveredModel(meta, [s]).losses(windows.test_x, windows.test_y)[0]
+             for s in res.states],
+            [DeliveredModel(meta, [s]).losses(windows.test_x, windows.test_y)[0]
+             for s in res.final_states])
 
 
 def fresh_score(config: dict, windows, seeds: list[int],
@@ -130,32 +161,51 @@ def fresh_score(config: dict, windows, seeds: list[int],
     return parts.score, parts.val_loss
 
 
-def run_study(series: str, contender: str, seed: int, budget: int, quick: bool = False) -> dict:
+def run_study(series: str, contender: str, seed: int, budget: int, quick: bool = False,
+              space: str = "default", extras: bool = False) -> dict:
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     n_retrain, top_k, n_reeval = ((QUICK_SIZES["retrain_seeds"], QUICK_SIZES["top_k"],
                                    QUICK_SIZES["reeval_seeds"]) if quick
                                   else (RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS))
     windows = windows_for(series)
-    spec = spec_for(contender, series, seed, QUICK_SPACE if quick else SPACE)
+    spec = spec_for(contender, series, seed, QUICK_SPACE if quick else SPACES[space])
     max_epochs = spec.space.max_epochs()
     study = optuna.create_study(
         direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=make_pruner(spec.pruner, report_steps(max_epochs, spec.max_reports), max_epochs))
-    objective = TrialObjective(spec, windows, torch.device("cpu"))
-    used, start = 0, time.perf_counter()
-    while used < budget:
-        study.optimize(objective, n_trials=1, catch=(Exception,))
-        used += member_epochs(study.trials[-1])
-    sweep_s = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as artifacts:  # the model files the sweep saves
+        objective = TrialObjective(spec, windows, torch.device("cpu"),
+                                   store=artifact_store(artifacts))
+        used, start = 0, time.perf_counter()
+        while used < budget:
+            study.optimize(objective, n_trials=1, catch=(Exception,))
+            used += member_epochs(study.trials[-1])
+        sweep_s = time.perf_counter() - start
+        delivered = from_study(study, artifacts).losses(windows.test_x, windows.test_y)[0]
     ranked = sorted((t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE),
                     key=lambda t: t.value)
     chosen = ranked[0].user_attrs["config"]
     # Fresh seeds: far from the sweep's (which come from the study seed and trial number).
     base = 10_000 + 1000 * seed
+    best_runs, final_runs = retrained(chosen, windows, [base + s for s in range(n_retrain)])
+    states = [t.state for t in study.trials]
+    row = {
+        "series": series, "contender": contender, "seed": seed, "budget": budget,
+        "space": "quick" if quick else space,
+        "member_epochs": used, "sweep_s": round(sweep_s, 1), "n_trials": len(study.trials),
+        "pruned": states.count(optuna.trial.TrialState.PRUNED) / len(states),
+        "chosen": {k: chosen[k] for k in SEARCHED},
+        "chosen_label": ranked[0].user_attrs.get("label"),
+        "delivered_test": delivered,
+        "retrain_best_test": float(np.mean(best_runs)),
+        "retrain_final_test": float(np.mean(final_runs)),
+        "retrain_runs": {"best": best_runs, "final": final_runs},
+    }
+    if not extras:
+        return row
     test_windows = dataclasses.replace(windows, val_x=windows.test_x, val_y=windows.test_y)
-    test_runs = [fresh_score(chosen, test_windows, [base + s])[1]
-                 for s in range(n_retrain)]
+    test_runs = [fresh_score(chosen, test_windows, [base + s])[1] for s in range(n_retrain)]
     # The same study's pick by another rule (the search is unchanged).
     picked = simplest_within_se(study.trials)
     pick_runs = test_runs if picked == chosen else [
@@ -164,28 +214,56 @@ def run_study(series: str, contender: str, seed: int, budget: int, quick: bool =
                           [base + 100 + s for s in range(n_reeval)], spec)[0]
               for t in ranked[:top_k]]
     rank_of_chosen = int(np.argsort(np.argsort(reeval))[0]) + 1
-    states = [t.state for t in study.trials]
-    return {
-        "series": series, "contender": contender, "seed": seed, "budget": budget,
-        "member_epochs": used, "sweep_s": round(sweep_s, 1), "n_trials": len(study.trials),
-        "pruned": states.count(optuna.trial.TrialState.PRUNED) / len(states),
-        "chosen": {k: chosen[k] for k in SEARCHED},
-        "chosen_label": ranked[0].user_attrs.get("label"),
-        "test_mean": float(np.mean(test_runs)), "test_std": float(np.std(test_runs)),
-        "rank_after_reeval": rank_of_chosen, "top3": rank_of_chosen <= 3,
-        "simplest": {k: picked[k] for k in SEARCHED},
-        "test_simplest": float(np.mean(pick_runs)),
-    }
+    return {**row,
+            "test_mean": float(np.mean(test_runs)), "test_std": float(np.std(test_runs)),
+            "rank_after_reeval": rank_of_chosen, "top3": rank_of_chosen <= 3,
+            "simplest": {k: picked[k] for k in SEARCHED},
+            "test_simplest": float(np.mean(pick_runs))}
+
+
+def summarize_delivery(rows: list[dict]) -> str:
+    """What each contender hands back, per series: medians, spreads and worst studies over
+    study seeds, and sweeper's delivered model against plain Optuna's retrained pick."""
+    lines = ["| series | space | contender | studies | delivered: median / std / worst | "
+             "retrained, best epoch: median / std / worst | retrained, final: median / std / "
+             "worst | delivered vs plain's retrained best: median ratio, studies won |",
+             "|---|---|---|---|---|---|---|---|"]
+
+    def cell(values: np.ndarray) -> str:
+        return f"{np.median(values):.4f} / {values.std():.4f} / {values.max():.4f}"
+
+    for space in sorted({r.get("space", "default") for r in rows}):
+        for series in SERIES:
+            at = [r for r in rows if r["series"] == series and r.get("space", "default") == space
+                  and "delivered_test" in r]
+            plain = {r["seed"]: r["retrain_best_test"] for r in at if r["contender"] == "plain"}
+            for contender in CONTENDERS:
+                rs = [r for r in at if r["contender"] == contender]
+                if not rs:
+                    continue
+                d = np.array([r["delivered_test"] for r in rs])
+                b = np.array([r["retrain_best_test"] for r in rs])
+                f = np.array([r["retrain_final_test"] for r in rs])
+                paired = [(r["delivered_test"], plain[r["seed"]]) for r in rs
+                          if r["seed"] in plain]
+                versus = "-" if contender == "plain" or not paired else (
+                    f"{np.median([x for x, _ in paired]) / np.median([y for _, y in paired]):.3f}"
+                    f", {sum(x < y for x, y in paired)}/{len(paired)}")
+                lines.append(f"| {series} | {space} | {contender} | {len(rs)} | {cell(d)} | "
+                             f"{cell(b)} | {cell(f)} | {versus} |")
+    return "\n".join(lines)
 
 
 def summarize(rows: list[dict]) -> str:
+    """The earlier subsections' table (rows run with --extras)."""
     lines = ["| series | contender | median test loss over study seeds | std across study seeds "
              "| simplest within a standard error: median / std "
              "| mean retrain std | top-3 after re-eval | member-epochs | wall s | pruned |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for series in SERIES:
         for contender in CONTENDERS:
-            rs = [r for r in rows if r["series"] == series and r["contender"] == contender]
+            rs = [r for r in rows if r["series"] == series and r["contender"] == contender
+                  and "test_mean" in r]
             if not rs:
                 continue
             test = np.array([r["test_mean"] for r in rs])
@@ -214,6 +292,11 @@ def main() -> None:
                    help="rows of earlier runs (their --out files) to summarize with these")
     p.add_argument("--series", nargs="+", default=list(SERIES), choices=list(SERIES))
     p.add_argument("--contenders", nargs="+", default=list(CONTENDERS), choices=list(CONTENDERS))
+    p.add_argument("--space", choices=list(SPACES), default="default",
+                   help="the space every contender searches")
+    p.add_argument("--extras", action="store_true",
+                   help="also the earlier measurements: 5-seed retrains' last epochs, "
+                        "re-evaluation of the top 5, the simplest within a standard error")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--out", help="also write every study's row as JSON here")
     args = p.parse_args()
@@ -224,7 +307,8 @@ def main() -> None:
             rows = json.loads(Path(path).read_text())
         except (OSError, ValueError) as e:
             p.error(f"--also: {e}")
-        if not (isinstance(rows, list) and all(isinstance(r, dict) and "test_mean" in r
+        if not (isinstance(rows, list) and all(isinstance(r, dict) and
+                                               ("test_mean" in r or "delivered_test" in r)
                                                for r in rows)):
             p.error(f"--also: {path} is not a file that --out wrote (a list of study rows)")
         return rows
@@ -237,12 +321,18 @@ def main() -> None:
     start = time.perf_counter()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     work = [(s, c, seed) for s in args.series for seed in seeds for c in args.contenders]
-    rows = Parallel(n_jobs=args.jobs)(delayed(run_study)(s, c, seed, args.budget, args.quick)
-                                      for s, c, seed in work)
+    extras = args.extras or args.quick  # the smoke run runs every path
+    rows = Parallel(n_jobs=args.jobs)(
+        delayed(run_study)(s, c, seed, args.budget, args.quick, args.space, extras)
+        for s, c, seed in work)
     print(f"# bench_sweep: budget {args.budget} member-epochs per study, {args.seeds} study "
-          f"seeds, {len(rows)} studies, {args.jobs} processes x 1 torch thread on "
+          f"seeds, space {'quick' if args.quick else args.space}, {len(rows)} studies, "
+          f"{args.jobs} processes x 1 torch thread on "
           f"{platform.processor() or platform.machine()}; {time.perf_counter() - start:.0f} s")
-    print(summarize(rows + earlier))
+    print(summarize_delivery(rows + earlier))
+    if any("test_mean" in r for r in rows + earlier):
+        print()
+        print(summarize(rows + earlier))
     if earlier:
         print(f"(with {len(earlier)} studies from {', '.join(args.also)})")
     if args.out:

@@ -22,7 +22,7 @@ compares like with like.
 
 Every repeat keeps a copy of its weights at its best validation epoch while it trains
 (`states`, in `LSTMRegressor` layout whichever engine ran): those are the weights sweeper
-delivers.
+delivers. Its last weights come back too (`final_states`).
 """
 
 from __future__ import annotations
@@ -59,6 +59,8 @@ class TrainResult:
     best_epoch: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     # Each repeat's weights at that epoch, as an LSTMRegressor state dict on the CPU.
     states: list[dict[str, torch.Tensor]] = field(default_factory=list)
+    # Each repeat's last weights (where it stopped), likewise; what plain training hands back.
+    final_states: list[dict[str, torch.Tensor]] = field(default_factory=list)
 
     def curve(self, r: int) -> tuple[np.ndarray, np.ndarray]:
         """Repeat r's curves, trimmed to the epochs it trained."""
@@ -87,6 +89,7 @@ def combine(first: TrainResult, rest: TrainResult) -> TrainResult:
         first.interrupted_at, first.seconds + rest.seconds, first.engine,
         np.concatenate([first.train_fit, rest.train_fit]),
         np.concatenate([first.best_epoch, rest.best_epoch]), first.states + rest.states,
+        first.final_states + rest.final_states,
     )
 
 
@@ -249,6 +252,10 @@ class SequentialEngine:
     def best_state(self, r: int) -> dict[str, torch.Tensor]:
         return {k: v.to("cpu", copy=True) for k, v in self.best[r].items()}
 
+    def current_state(self, r: int) -> dict[str, torch.Tensor]:
+        return {k: v.detach().to("cpu", copy=True) for k, v in
+                self.models[r].state_dict().items()}
+
     def stop(self, stopped: list[int]) -> None:
         self.active = [r for r in self.active if r not in stopped]
         for r in stopped:  # free what the stopped repeat held
@@ -316,6 +323,10 @@ class VectorizedEngine:
 
     def best_state(self, r: int) -> dict[str, torch.Tensor]:
         return EnsembleLSTM.member_state(self.best, r)
+
+    def current_state(self, r: int) -> dict[str, torch.Tensor]:
+        return EnsembleLSTM.member_state(dict(self.model.named_parameters()),
+                                         self.active.index(r))
 
     def stop(self, stopped: list[int]) -> None:
         keep = [i for i, r in enumerate(self.active) if r not in stopped]
@@ -418,6 +429,7 @@ def train_repeats(
     fit = np.full(n_repeats, np.nan)
     stops: list[Stop | None] = [None] * n_repeats
     best_val, best_epoch = np.full(n_repeats, np.inf), np.zeros(n_repeats, dtype=int)
+    final: list[dict[str, torch.Tensor]] = [{} for _ in range(n_repeats)]
     interrupted = None
 
     for epoch in range(n_epochs):
@@ -441,6 +453,8 @@ def train_repeats(
             for r, loss in zip(runner.active, runner.fit_loss(), strict=True):
                 if r in stopped:
                     fit[r] = loss
+            for r in stopped:
+                final[r] = runner.current_state(r)
             runner.stop(stopped)
         if on_epoch is not None:
             on_epoch(epoch + 1, n_epochs)
@@ -455,6 +469,8 @@ def train_repeats(
 
     if runner.active:
         fit[runner.active] = runner.fit_loss()
+        for r in runner.active:
+            final[r] = runner.current_state(r)
     states = [runner.best_state(r) for r in range(n_repeats)]
     return TrainResult(train, val, n_run, stops, gnorm, wnorm, interrupted,
-                       time.perf_counter() - start, choice, fit, best_epoch, states)
+                       time.perf_counter() - start, choice, fit, best_epoch, states, final)

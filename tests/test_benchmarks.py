@@ -20,14 +20,15 @@ def bench(*args, cwd):
 @pytest.mark.slow
 def test_bench_sweep_quick(tmp_path):
     out = bench(BENCH / "bench_sweep.py", "--quick", "--out", tmp_path / "rows.json", cwd=BENCH)
-    for contender in ("plain", "sweeper", "repeats-no-penalty", "penalty-no-repeats",
-                      "sweeper-unscreened", "sweeper-no-spread", "sweeper-2-repeats",
-                      "sweeper-no-median"):
-        assert f"| sunspots | {contender} |" in out
+    for contender in ("plain", "sweeper", "sweeper-delivered-val", "repeats-no-penalty",
+                      "penalty-no-repeats", "sweeper-unscreened", "sweeper-no-spread",
+                      "sweeper-2-repeats", "sweeper-no-median"):
+        assert f"| sunspots | quick | {contender} | 1 |" in out  # what each hands back
+        assert f"| sunspots | {contender} |" in out  # the earlier measurements
     # Its rows summarize again with --also, and rows it cannot use get one sentence.
     again = bench(BENCH / "bench_sweep.py", "--seeds", "0", "--budget", "100", "--also",
                   tmp_path / "rows.json", cwd=BENCH)
-    assert "| sunspots | plain |" in again and "(with 8 studies from" in again
+    assert "| sunspots | plain |" in again and "(with 9 studies from" in again
     (tmp_path / "bad.json").write_text('{"not": "rows"}')
     for args, message in [(["--also", tmp_path / "bad.json"], "is not a file that --out wrote"),
                           (["--also", tmp_path / "rows.json"], "cannot be summarized with")]:

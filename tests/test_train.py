@@ -235,3 +235,13 @@ def test_checkpoints_survive_a_repeat_that_stops_early():
         n = int(res.n_epochs_run[r])
         assert 1 <= res.best_epoch[r] <= n
         assert res.val[r, res.best_epoch[r] - 1] == np.nanmin(res.val[r, :n])
+
+
+@pytest.mark.parametrize("engine", ["sequential", "vectorized"])
+def test_final_weights_come_back_too(engine):
+    cfg = config(epochs=6, hidden=4)
+    res = train_repeats(cfg, TOY, [0, 1], CPU, patience=None, engine=engine)
+    longer = train_repeats({**cfg, "epochs": 6}, TOY, [1], CPU, patience=None,
+                           engine="sequential")
+    for name, value in longer.final_states[0].items():
+        torch.testing.assert_close(res.final_states[1][name], value, rtol=1e-4, atol=1e-6)
