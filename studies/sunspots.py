@@ -1,14 +1,16 @@
 """Yearly sunspot numbers, 1700-2008 (bundled; NOAA NGDC via statsmodels).
 
-The solar cycle is about 11 years, so a window of 11 years holds one cycle. The last 20% of
-windows (about 60 years) validate; scaling is fit on the training years only.
+The solar cycle is about 11 years, so a window of 11 years holds one cycle. The last 10% of
+windows (about 30 years) are a test period, scored once at the end; the 20% before them
+validate; scaling is fit on the training years only.
 """
 
 from sweeper import Data, FloatRange, IntRange, Space, Study
 
 study = Study(
     name="sunspots",
-    data=Data(source="sunspots", window=11, val_fraction=0.2, scale="standard"),
+    data=Data(source="sunspots", window=11, val_fraction=0.2, test_fraction=0.1,
+              scale="standard"),
     space=Space(
         hidden=IntRange(4, 64, log=True),
         layers=IntRange(1, 2),

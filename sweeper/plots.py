@@ -249,6 +249,12 @@ def draw_forecast(data: ForecastFigureData) -> Any:
                     label="repeats' range")
     ax.plot(data.position, data.prediction, color=VAL_COLOR, lw=1.2,
             label="prediction (mean of repeats)")
+    future = ~np.isfinite(data.target)  # the forecast past the data's end
+    if future.any():
+        ax.errorbar(data.position[future], data.prediction[future],
+                    yerr=[data.prediction[future] - data.low[future],
+                          data.high[future] - data.prediction[future]],
+                    fmt="o", color="tab:green", ms=4, capsize=3, label="forecast")
     ax.set_xlabel("position")
     ax.set_ylabel("value")
     ax.set_title(data.title)

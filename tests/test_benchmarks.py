@@ -69,3 +69,8 @@ def test_bench_selection_quick():
     out = bench(BENCH / "bench_selection.py", "--quick", cwd=BENCH)
     for score in ("one run", "3 seeds", "3 periods", "one run, equal compute"):
         assert f"| sunspots | {score} " in out
+
+
+def test_bench_checkpoints_quick():
+    out = bench(BENCH / "bench_checkpoints.py", "--quick", cwd=BENCH)
+    assert "training with / without checkpoints" in out and "of a trial" in out

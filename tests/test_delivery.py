@@ -133,6 +133,11 @@ def test_the_test_split_is_scored_once_for_the_best_trial_and_stored(study_dir, 
     assert len(test["repeats"]) == 2 and test["naive"] > 0
     assert main(["report", str(study_dir / "model_toy.py")]) == 0
     assert "test windows, scored once and never used to choose" in capsys.readouterr().out
+    from optuna_dashboard._note import get_note_from_system_attrs
+
+    attrs = study._storage.get_study_system_attrs(study._study_id)
+    note = get_note_from_system_attrs(attrs, study.best_trial._trial_id)["body"]
+    assert "**Test split.** On the" in note and "**Delivered model.**" in note
 
 
 def test_only_the_best_trials_keep_their_model_files_whole(study_dir):

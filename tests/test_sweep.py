@@ -100,10 +100,13 @@ def test_rerunning_resumes_and_a_trial_reproduces_on_its_own(in_tmp, capsys):
         np.testing.assert_allclose(res.curve(r)[0], train[r], rtol=1e-5)
 
 
-def test_flags_override_the_file(in_tmp, tmp_path):
+def test_flags_override_the_file(in_tmp, tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
     assert main([TINY, "--n-trials", "2", "--repeats", "3", "--seed", "7", "--storage", url,
                  "--pruner", "median"]) == 0
+    out = capsys.readouterr().out  # the hints name the storage the sweep used
+    assert f"python -m sweeper dashboard {TINY} --storage {url}" in out
+    assert f"python -m sweeper predict {TINY} --storage {url}" in out
     study = load("tiny_toy", url)
     assert len(study.trials) == 2 and not (in_tmp / "runs" / "tiny_toy" / "study.db").exists()
     assert study.trials[0].user_attrs[keys.SEEDS] == derive_seeds(7, 0, 3)
