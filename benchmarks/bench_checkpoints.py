@@ -86,7 +86,7 @@ def main() -> None:
         t0 = time.perf_counter()
         meta = meta_for("sunspots", i, config, spec.data, windows, seeds,
                         [int(e) for e in result.best_epoch])
-        DeliveredModel(meta, result.states).losses(windows.val_x, windows.val_y)
+        DeliveredModel(meta, result.states).losses_on(windows, "val")
         content = to_bytes(meta, result.states)
         with tempfile.TemporaryDirectory() as tmp:
             (Path(tmp) / "model.pt").write_bytes(content)

@@ -140,10 +140,8 @@ def retrained(config: dict, windows, seeds: list[int]) -> tuple[list[float], lis
                         engine="sequential")
     meta = meta_for("bench", 0, config, Data(source=[0.0, 1.0], window=windows.train_x.shape[1]),
                     windows, seeds, [int(e) for e in res.best_epoch])
-    return ([DeliveredModel(meta, [s]).losses(windows.test_x, windows.test_y)[0]
-             for s in res.states],
-            [DeliveredModel(meta, [s]).losses(windows.test_x, windows.test_y)[0]
-             for s in res.final_states])
+    return ([DeliveredModel(meta, [s]).losses_on(windows, "test")[0] for s in res.states],
+            [DeliveredModel(meta, [s]).losses_on(windows, "test")[0] for s in res.final_states])
 
 
 def fresh_score(config: dict, windows, seeds: list[int],
@@ -182,7 +180,7 @@ def run_study(series: str, contender: str, seed: int, budget: int, quick: bool =
             study.optimize(objective, n_trials=1, catch=(Exception,))
             used += member_epochs(study.trials[-1])
         sweep_s = time.perf_counter() - start
-        delivered = from_study(study, artifacts).losses(windows.test_x, windows.test_y)[0]
+        delivered = from_study(study, artifacts).losses_on(windows, "test")[0]
     ranked = sorted((t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE),
                     key=lambda t: t.value)
     chosen = ranked[0].user_attrs["config"]
@@ -204,7 +202,7 @@ def run_study(series: str, contender: str, seed: int, budget: int, quick: bool =
     }
     if not extras:
         return row
-    test_windows = dataclasses.replace(windows, val_x=windows.test_x, val_y=windows.test_y)
+    test_windows = windows.test_as_validation()
     test_runs = [fresh_score(chosen, test_windows, [base + s])[1] for s in range(n_retrain)]
     # The same study's pick by another rule (the search is unchanged).
     picked = simplest_within_se(study.trials)

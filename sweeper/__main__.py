@@ -53,6 +53,7 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
                         "below the median (the default; --no-screen trains every repeat)")
     p.add_argument("--pruner", help="none, median, percentile, successive_halving, hyperband, "
                                     "patient")
+    p.add_argument("--sampler", help="tpe (default), random, gp, cmaes or qmc")
     p.add_argument("--engine", help="auto, vectorized or sequential: how repeats train")
     p.add_argument("--threads", type=int, default=1,
                    help="CPU threads for torch per worker (default 1: small LSTMs run fastest "
@@ -103,6 +104,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         flags = {"n_trials": args.n_trials, "repeats": args.repeats, "storage": args.storage,
                  "artifacts": args.artifacts,
                  "device": args.device, "seed": args.seed, "pruner": args.pruner,
+                 "sampler": args.sampler,
                  "engine": args.engine, "max_failures": args.max_failures,
                  "screen": args.screen}
         try:
@@ -154,8 +156,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     elif jobs > 1 and is_journal(url):
         print("note: a journal file takes several workers and hosts if they share its "
               "filesystem.")
-    print(f"data: {windows.name}, {windows.n_train} training and {windows.n_val} validation "
-          f"windows of length {spec.data.window}")
+    print(f"data: {windows.summary}")
     try:
         with stop_on_signals():
             study = run_sweep(spec, windows, device, url,
@@ -399,11 +400,14 @@ def predict_main(argv: Sequence[str], prog: str) -> int:
     """`predict`: the delivered model's predictions, one row per window, as a CSV and a
     figure."""
     p = _model_parser(prog, "Predict with a study's best trial's model (its repeats at their "
-                            "best validation epochs, averaged): one row per window with its "
-                            "position, split, target, prediction and the repeats' lowest and "
-                            "highest prediction, plus the forecast past the data's end.")
+                            "best validation epochs, averaged): one row per window, forecast "
+                            "step and target, with its position or time, split, target, "
+                            "prediction and the repeats' lowest and highest prediction, plus "
+                            "the forecast past the data's end.")
     p.add_argument("--data", metavar="FILE.csv",
-                   help="new data in the study's format (default: the study's own data)")
+                   help="new data in the study's format (default: the study's own data); "
+                        "rows after the last target value give future covariates for the "
+                        "forecast")
     p.add_argument("--out", metavar="FILE.csv",
                    help="where to write (default runs/<study>/predictions.csv); a PNG figure "
                         "goes beside it")
@@ -427,16 +431,43 @@ def predict_main(argv: Sequence[str], prog: str) -> int:
     figure = save_png(draw_forecast(forecast_figure_data(
         rows, f"{name} trial #{model.meta['trial']} on {what}: {model.n_repeats} repeats")),
         out.with_suffix(".png"))
-    counts = rows["split"].value_counts()
     print(model.describe())
-    print(f"{len(rows)} rows on {what}: " + ", ".join(
-        f"{counts[s]} {s}" for s in ("train", "validation", "test", "new", "future")
-        if s in counts))
-    future = rows[rows["split"] == "future"].iloc[-1]
-    print(f"forecast for position {int(future['position'])}: {future['prediction']:.6g} "
-          f"(repeats {future['lowest']:.6g} to {future['highest']:.6g})")
+    for line in prediction_summary(rows, what):
+        print(line)
     print(f"wrote {out} and {figure}")
     return 0
+
+
+def prediction_summary(rows: Any, what: str, show: int = 6) -> list[str]:
+    """Windows per split, and the first few values forecast past the data's end."""
+    first = rows
+    for column in ("step", "variable"):
+        if column in rows:
+            first = first[first[column] == first[column].iloc[0]]
+    counts = first["split"].value_counts()
+    lines = [f"{len(first)} windows on {what} ({len(rows)} rows): " + ", ".join(
+        f"{counts[s]} {s}" for s in ("train", "validation", "test", "new", "future")
+        if s in counts)]
+    future = rows[rows["split"] == "future"]
+    if future.empty:
+        lines.append("no forecast past the data's end: it needs the future covariates of the "
+                     "steps it forecasts (give them in rows after the last target value, with "
+                     "--data)")
+    for _, row in future.head(show).iterrows():
+        where = ", ".join(f"{c} {_plain(row[c])}" for c in ("series", "time", "position",
+                                                             "step", "variable") if c in row)
+        lines.append(f"forecast ({where}): {row['prediction']:.6g} (repeats "
+                     f"{row['lowest']:.6g} to {row['highest']:.6g})")
+    if len(future) > show:
+        lines.append(f"... and {len(future) - show} more forecast rows in the file")
+    return lines
+
+
+def _plain(value: Any) -> str:
+    """A time at midnight as its date; anything else as it prints."""
+    if hasattr(value, "normalize") and value == value.normalize():
+        return str(value.date())
+    return str(value)
 
 
 def export_main(argv: Sequence[str], prog: str) -> int:

@@ -19,6 +19,7 @@ saying so, which keeps the disk used bounded while every artifact stays readable
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import tempfile
@@ -33,9 +34,10 @@ import torch
 from optuna.artifacts import FileSystemArtifactStore, upload_artifact
 
 from . import __version__, keys
-from .data import BUNDLED, Data, Windows, load_series, split_sizes, window_index
+from .data import Data, Series, Windows, load_frame, series_of, split_sizes, window_index
 from .model import EnsembleLSTM, build
 from .record import Record, json_safe
+from .task import from_description as task_from_description
 from .validate import SpecError, did_you_mean
 
 FORMAT = "sweeper-model"
@@ -47,11 +49,11 @@ REMOVED = b"sweeper: model file removed\n"
 def meta_for(study: str, trial: int, config: dict[str, Any], data: Data, windows: Windows,
              seeds: list[int], best_epochs: list[int]) -> dict[str, Any]:
     """Everything besides the weights that a model file holds: enough to rebuild the repeats
-    and to cut and scale new data exactly as the study did."""
+    and to cut and scale new data exactly as the study did (the task holds the scalers)."""
     return json_safe({
         "sweeper_version": __version__, "study": study, "trial": trial, "config": config,
-        "data": data.describe(), "scaler": {"offset": windows.offset, "scale": windows.scale},
-        "seeds": seeds, "best_epochs": best_epochs,
+        "data": data.describe(), "task": windows.task.describe(), "seeds": seeds,
+        "best_epochs": best_epochs,
     })
 
 
@@ -133,13 +135,13 @@ class DeliveredModel:
         self.meta = meta
         self.config: dict[str, Any] = dict(meta["config"])
         self.data = dict(meta["data"])
-        self.offset = float(meta["scaler"]["offset"])
-        self.scale = float(meta["scaler"]["scale"])
+        self.task = task_from_description(meta["task"])
         self.base_dir = base_dir  # where the study file is: relative data paths start there
-        c = self.config
+        c, t = self.config, self.task
         models = []
         for state in members:
-            model = build(1, int(c["hidden"]), int(c["layers"]), float(c["dropout"]), "torch", 0)
+            model = build(t.n_inputs, int(c["hidden"]), int(c["layers"]), float(c["dropout"]),
+                          "torch", 0, t.n_outputs, t.n_known)
             model.load_state_dict(state)
             models.append(model.eval())
         self.members = models
@@ -151,126 +153,188 @@ class DeliveredModel:
 
     @property
     def window(self) -> int:
-        return int(self.data["window"])
+        return self.task.window
 
     @property
     def horizon(self) -> int:
-        return int(self.data["horizon"])
+        return self.task.horizon
 
-    def predict_scaled(self, x: np.ndarray, batch: int = 4096) -> np.ndarray:
-        """Each repeat's prediction for scaled windows (n_windows, window, 1): shape
-        (n_repeats, n_windows, 1), in scaled units."""
+    def predict_scaled(self, x: np.ndarray, k: np.ndarray | None = None, batch: int = 4096
+                       ) -> np.ndarray:
+        """Each repeat's prediction for scaled windows x (n, window, n_inputs) with known-ahead
+        values k (n, n_known): shape (n_repeats, n, n_outputs), in scaled units."""
+        k = np.zeros((len(x), 0), np.float32) if k is None else k
         out = []
         with torch.no_grad():
             for start in range(0, len(x), batch):
-                xb = torch.from_numpy(np.ascontiguousarray(x[start:start + batch],
-                                                           dtype=np.float32))
-                out.append(self._ensemble(xb).numpy())
+                xb, kb = (torch.from_numpy(np.ascontiguousarray(a[start:start + batch],
+                                                                dtype=np.float32))
+                          for a in (x, k))
+                out.append(self._ensemble(xb, None, kb).numpy())
         width = self._ensemble.n_members
-        return np.concatenate(out, axis=1) if out else np.zeros((width, 0, 1), np.float32)
+        return np.concatenate(out, axis=1) if out else \
+            np.zeros((width, 0, self.task.n_outputs), np.float32)
 
-    def losses(self, x: np.ndarray, y: np.ndarray) -> tuple[float, list[float]]:
+    def losses(self, x: np.ndarray, k: np.ndarray, y: np.ndarray) -> tuple[float, list[float]]:
         """(loss of the averaged prediction, each repeat's loss) on scaled windows, with the
         configuration's loss function."""
-        pred = self.predict_scaled(x).astype(np.float64)
-        return (_loss(self.config["loss"], pred.mean(axis=0), y),
-                [_loss(self.config["loss"], p, y) for p in pred])
+        pred = self.predict_scaled(x, k).astype(np.float64)
+        return (self.task.loss(self.config["loss"], pred.mean(axis=0), y),
+                [self.task.loss(self.config["loss"], p, y) for p in pred])
 
-    def series(self, data: Any = None) -> tuple[np.ndarray, bool]:
-        """(raw series, whether it is the study's own data) for `data`: None for the study's
-        own, a CSV path, a DataFrame holding the study's column, a Series, a list or an
-        array."""
-        column = self.data.get("column")
+    def losses_on(self, windows: Windows, split: str) -> tuple[float, list[float]]:
+        """`losses` on a split of prepared windows ("val" or "test")."""
+        return self.losses(*windows.split(split))
+
+    def _frame(self, data: Any) -> tuple[pd.DataFrame, str, Data, bool]:
+        """(frame, where, spec to read it with, whether it is the study's own data)."""
+        spec = Data.from_description(self.data, source="toy")  # roles only; source below
         if data is None:
-            source = self.data["source"]
-            if source == "array":
-                raise SpecError("this model was trained on an array, which it does not carry; "
-                                "pass the data to predict.")
-            spec = Data(source=source, column=column, window=self.window, horizon=self.horizon,
-                        val_fraction=self.data["val_fraction"],
-                        test_fraction=self.data["test_fraction"], scale=self.data["scale"])
-            return load_series(spec, self.base_dir)[0], True
+            if self.data["source"] in ("array", "dataframe"):
+                raise SpecError(f"this model was trained on {self.data['source']} data, which "
+                                "it does not carry; pass the data to predict.")
+            own = Data.from_description(self.data)
+            frame, _, where = load_frame(own, self.base_dir)
+            return frame, where, own, True
         if isinstance(data, (str, Path)):
-            return load_series(Data(source=str(data), column=self._csv_column(Path(data))))[0], \
-                False
-        if isinstance(data, pd.DataFrame):
-            if column is not None:
-                if column not in data.columns:
-                    raise SpecError(f"the data has no column {column!r}, which this model "
-                                    f"reads; its columns are "
-                                    f"{', '.join(map(str, data.columns))}.")
-                data = data[column]
-            elif data.shape[1] == 1:
-                data = data.iloc[:, 0]
-            else:
-                raise SpecError("this model reads one series; pass a DataFrame with one "
-                                "column, a Series or an array.")
-        return load_series(Data(source=np.asarray(data, dtype=float)))[0], False
+            path = Path(data)
+            if not path.is_file():
+                raise SpecError(f"{path}: no such data file.")
+            try:
+                frame = pd.read_csv(path, comment="#")
+            except Exception as exc:  # pandas raises many types; all mean "not a readable CSV"
+                raise SpecError(f"{path} is not a readable CSV file: {_first_line(exc)}.") \
+                    from None
+            where = path.name
+        elif isinstance(data, pd.DataFrame):
+            frame, where = data.reset_index(drop=True), "the DataFrame"
+        else:
+            values = np.asarray(data, dtype=float).reshape(-1)
+            if len(self.task.targets) > 1 or self.task.past or self.task.future or \
+                    self.data.get("group"):
+                raise SpecError("this model reads several columns; pass a DataFrame or a CSV "
+                                f"file with {', '.join(self.task.columns)}.")
+            frame, where = pd.DataFrame({self.task.targets[0]: values}), "the data"
+        if self.data.get("time") and self.data["time"] not in frame.columns:
+            spec = dataclasses.replace(spec, time=None)  # new data may come without times
+        return frame, where, dataclasses.replace(spec, target=list(self.task.targets)), False
 
-    def _csv_column(self, path: Path) -> str | None:
-        """The column of a new CSV file that holds the series: the study's column (for a
-        bundled series, its name there), or the file's only numeric column."""
-        if not path.is_file():
-            raise SpecError(f"{path}: no such data file.")
+    def _rows(self, data: Any) -> tuple[pd.DataFrame, np.ndarray]:
+        """The prediction table and each repeat's prediction per row (n_repeats, n_rows)."""
+        frame, where, spec, own = self._frame(data)
+        t = self.task
         try:
-            header = [str(c) for c in pd.read_csv(path, comment="#", nrows=0).columns]
-        except Exception as exc:  # pandas raises many types; all mean "not a readable CSV"
-            raise SpecError(f"{path} is not a readable CSV file: {_first_line(exc)}.") from None
-        named = self.data.get("column")
-        wanted = named or BUNDLED.get(self.data["source"], (None, None))[1]
-        if wanted in header:
-            return wanted
-        if named is None:  # the file's only numeric column, as a study would take it
-            numeric = list(pd.read_csv(path, comment="#", nrows=50).select_dtypes("number"))
+            series = series_of(spec, frame, where, future_rows=not own)
+        except SpecError as exc:
+            if own or len(t.targets) > 1 or t.past or t.future or spec.group:
+                raise
+            # A frame of new values for one target: its only numeric column, as a study reads.
+            numeric = [str(c) for c in frame.select_dtypes("number").columns]
             if len(numeric) != 1:
-                raise SpecError(f"{path} has {len(numeric)} numeric columns "
-                                f"({', '.join(map(str, numeric)) or 'none'}); this model reads "
-                                "one series, so give a file with one numeric column (or pass "
-                                "that column as a pandas Series).")
-            return None
-        raise SpecError(f"{path} has no column {named!r}, the one this model reads"
-                        f"{did_you_mean(named, header)}; its columns are {', '.join(header)}.")
+                raise SpecError(f"{where} has no column {t.targets[0]!r}, the one this model "
+                                f"reads, and {len(numeric)} numeric columns "
+                                f"({', '.join(numeric) or 'none'}) to take it from.") from exc
+            series = series_of(dataclasses.replace(spec, target=numeric), frame, where,
+                               future_rows=True)
+        index = self._series_index(series, where)
+        w, h = t.window, t.horizon
+        xs, ks, ys, ats, splits, times = [], [], [], [], [], []
+        for s, si in zip(series, index, strict=True):
+            if s.n_known < w:
+                label = f"series {s.name!r}" if s.name else where
+                raise SpecError(f"{label} has {s.n_known} values, too few for one window of "
+                                f"{w}; this model needs at least {w}.")
+            scaled = ((s.values - t.offset[si]) / t.scale[si]).astype(np.float32)
+            inputs, steps = window_index(s.n_known, w, h)
+            if own:
+                a, b, _ = split_sizes(len(inputs), spec)
+                labels = ["train"] * a + ["validation"] * b + ["test"] * (len(inputs) - a - b)
+            else:
+                labels = ["new"] * len(inputs)
+            if not t.future or s.future_rows >= h:  # the forecast past the end
+                inputs = np.vstack([inputs, np.arange(s.n_known - w, s.n_known)[None]])
+                steps = np.vstack([steps, s.n_known + np.arange(h)[None]])
+                labels.append("future")
+            elif s.future_rows:
+                raise SpecError(f"the forecast past the end of {where}"
+                                f"{f' (series {s.name!r})' if s.name else ''} needs the future "
+                                f"covariates {', '.join(t.future)} for {h} steps, but only "
+                                f"{s.future_rows} rows after its last target value give them.")
+            padded = np.vstack([scaled, np.full((h, scaled.shape[1]), np.nan, np.float32)])
+            nt, nf = len(t.targets), len(t.future)
+            xs.append(padded[inputs])
+            ks.append(padded[steps][:, :, nt + len(t.past):].reshape(len(inputs), h * nf))
+            raw = np.vstack([s.values, np.full((h, s.values.shape[1]), np.nan)])
+            ys.append(raw[steps][:, :, :nt])
+            ats.append(np.column_stack([np.full(len(inputs), si), steps[:, 0]]))
+            splits += labels
+            times.append(_step_times(s, steps))
+        x, k, actual = np.concatenate(xs), np.concatenate(ks), np.concatenate(ys)
+        at = np.concatenate(ats)
+        pred = t.inverse(self.predict_scaled(x, k).astype(np.float64), at[:, 0])
+        stamps = None if any(tm is None for tm in times) else np.concatenate(times)
+        return self._table(pred, actual, at, splits, stamps, series, index)
+
+    def _series_index(self, series: list[Series], where: str) -> list[int]:
+        """Each series' row in the task's scalers: by name when the study had several."""
+        names = list(self.task.series)
+        if len(names) == 1 and names[0] == "":
+            if len(series) > 1:
+                raise SpecError(f"{where} holds {len(series)} series, but this model was "
+                                "trained on one.")
+            return [0]
+        index = []
+        for s in series:
+            if s.name not in names:
+                raise SpecError(f"series {s.name!r} in {where} is not one this model was "
+                                f"trained on{did_you_mean(s.name, names)}; it scales each "
+                                "series with that series' own training statistics, so it knows "
+                                f"only {', '.join(names)}.")
+            index.append(names.index(s.name))
+        return index
+
+    def _table(self, pred: np.ndarray, actual: np.ndarray, at: np.ndarray, splits: list[str],
+               times: np.ndarray, series: list[Series], index: list[int]
+               ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Long format: one row per window, forecast step and target."""
+        t = self.task
+        n, h, nt = actual.shape
+        mean = pred.mean(axis=0)
+        columns: dict[str, Any] = {}
+        if self.data.get("group"):
+            columns["series"] = np.repeat([t.series[i] for i in at[:, 0]], h * nt)
+        if times is not None and self.data.get("time"):
+            columns["time"] = np.repeat(times.reshape(n, h), nt, axis=1).reshape(-1)
+        else:
+            columns["position"] = np.repeat((at[:, 1:2] + np.arange(h)[None] + 1), nt,
+                                            axis=1).reshape(-1)
+        if h > 1:
+            columns["step"] = np.tile(np.repeat(np.arange(1, h + 1), nt), n)
+        if nt > 1:
+            columns["variable"] = np.tile(list(t.targets), n * h)
+        columns["split"] = np.repeat(splits, h * nt)
+        columns["target"] = actual.reshape(-1)
+        columns["prediction"] = mean.reshape(-1)
+        columns["lowest"] = pred.min(axis=0).reshape(-1)
+        columns["highest"] = pred.max(axis=0).reshape(-1)
+        return pd.DataFrame(columns), pred.reshape(len(pred), -1)
 
     def predict(self, data: Any = None) -> pd.DataFrame:
-        """One row per window: `position` (1-based, of the value predicted), `split` (train,
-        validation, test on the study's own data; `new` on other data; `future` for the
-        forecast past the end), `target`, `prediction` (the repeats' mean) and the repeats'
-        `lowest` and `highest` prediction, in the data's original units."""
-        series, own = self.series(data)
-        w, h = self.window, self.horizon
-        if len(series) < w:
-            raise SpecError(f"the data has {len(series)} values, too few for one window of "
-                            f"{w}; this model needs at least {w}.")
-        inputs, targets = window_index(len(series), w, h)
-        inputs = np.vstack([inputs, np.arange(len(series) - w, len(series))[None]])
-        scaled = ((series - self.offset) / self.scale).astype(np.float32)
-        pred = self.predict_scaled(scaled[inputs][:, :, None])[:, :, 0] * self.scale + \
-            self.offset
-        if own:
-            n_train, n_val, n_test = split_sizes(len(targets), Data(
-                source="toy", val_fraction=self.data["val_fraction"],
-                test_fraction=self.data["test_fraction"]))
-            split = ["train"] * n_train + ["validation"] * n_val + ["test"] * n_test
-        else:
-            split = ["new"] * len(targets)
-        return pd.DataFrame({
-            "position": np.append(targets, len(series) - 1 + h) + 1,
-            "split": split + ["future"],
-            "target": np.append(series[targets], np.nan),
-            "prediction": pred.mean(axis=0),
-            "lowest": pred.min(axis=0),
-            "highest": pred.max(axis=0),
-        })
+        """One row per window, forecast step and target: `position` (1-based, in its series)
+        or `time` of the value predicted, `series` (with several), `step` (with a horizon
+        above 1), `variable` (with several targets), `split` (train, validation, test on the
+        study's own data; `new` on other data; `future` for the forecast past the end),
+        `target`, `prediction` (the repeats' mean) and the repeats' `lowest` and `highest`
+        prediction, in the data's own units.
+
+        `data`: None for the study's own data, a CSV path or a DataFrame in the study's format
+        (for future covariates, rows after the last target value give them for the forecast
+        period), or, for a model of one series, a list, array or Series of its values."""
+        return self._rows(data)[0]
 
     def predict_members(self, data: Any = None) -> np.ndarray:
         """Each repeat's prediction per row of `predict(data)`: (n_repeats, n_rows)."""
-        series, _ = self.series(data)
-        w = self.window
-        inputs, _ = window_index(len(series), w, self.horizon)
-        inputs = np.vstack([inputs, np.arange(len(series) - w, len(series))[None]])
-        scaled = ((series - self.offset) / self.scale).astype(np.float32)
-        return self.predict_scaled(scaled[inputs][:, :, None])[:, :, 0] * self.scale + \
-            self.offset
+        return self._rows(data)[1]
 
     def describe(self) -> str:
         m = self.meta
@@ -279,9 +343,24 @@ class DeliveredModel:
                 f"at their best validation epochs ({epochs}), sweeper {m.get('sweeper_version')}")
 
 
-def _loss(name: str, pred: np.ndarray, y: np.ndarray) -> float:
-    err = pred.astype(np.float64) - np.asarray(y, dtype=np.float64)
-    return float(np.mean(err**2) if name == "mse" else np.mean(np.abs(err)))
+def _step_times(s: Series, steps: np.ndarray) -> np.ndarray | None:
+    """The time of every forecast step (n_windows, horizon): the series' own times, then
+    continued by its usual step past its end."""
+    if s.times is None:
+        return None
+    times = s.times
+    if np.issubdtype(times.dtype, np.datetime64):
+        t = pd.DatetimeIndex(times)
+        freq = pd.infer_freq(t) if len(t) >= 3 else None
+        extra = pd.date_range(t[-1], periods=int(steps.max()) - len(t) + 2,
+                              freq=freq or (t[-1] - t[-2]))[1:] if steps.max() >= len(t) \
+            else pd.DatetimeIndex([])
+        full = np.concatenate([times, extra.to_numpy()])
+    else:
+        step = times[-1] - times[-2] if len(times) > 1 else 1
+        more = int(steps.max()) - len(times) + 1
+        full = np.concatenate([times, times[-1] + step * np.arange(1, max(more, 0) + 1)])
+    return full[steps]
 
 
 # In a study: saving, keeping the best few, finding a trial's model.
@@ -398,14 +477,13 @@ def test_score(model: DeliveredModel, windows: Windows, trial: int) -> dict[str,
     """The delivered model's loss on the test windows, beside each repeat's and the naive
     forecast's (the better of repeating the last value and the training mean); None without
     test windows."""
-    if len(windows.test_y) == 0:
+    if windows.n_test == 0:
         return None
-    loss = model.config["loss"]
-    delivered, repeats = model.losses(windows.test_x, windows.test_y)
-    persistence = _loss(loss, windows.test_x[:, -1, :], windows.test_y)
-    mean = _loss(loss, np.full_like(windows.test_y, windows.train_y.mean()), windows.test_y)
-    return json_safe({"trial": trial, "loss": loss, "delivered": delivered, "repeats": repeats,
-                      "naive": min(persistence, mean), "n_windows": len(windows.test_y)})
+    delivered, repeats = model.losses_on(windows, "test")
+    return json_safe({"trial": trial, "loss": model.config["loss"], "delivered": delivered,
+                      "repeats": repeats,
+                      "naive": windows.baseline(model.config["loss"], "test"),
+                      "n_windows": windows.n_test})
 
 
 def test_line(test: dict[str, Any]) -> str:
@@ -421,7 +499,7 @@ def score_test(study: optuna.Study, windows: Windows, artifacts: str | None
     study (keys.STUDY_TEST); the stored result is reused while that trial stays the best.
     None without test windows or a completed trial; SpecError when the best trial's model file
     cannot be read here."""
-    if len(windows.test_y) == 0 or not artifacts or not study.get_trials(
+    if windows.n_test == 0 or not artifacts or not study.get_trials(
             deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
         return None
     best = pick_trial(study, None)

@@ -1,5 +1,9 @@
 """The LSTM regressor: stacked LSTM layers, dropout between them and before a linear head.
 
+The head reads the last hidden state and, when the task has them, the known-ahead values of
+the steps it forecasts (future covariates: calendar, holidays, planned prices), and emits every
+output at once (all forecast steps of every target). Widths come from the task.
+
 Dropout draws from a generator passed in by the caller, so each seeded repeat owns its masks and a
 run is reproducible however runs are interleaved. Two initializations:
 
@@ -17,24 +21,29 @@ from torch import nn
 
 
 class LSTMRegressor(nn.Module):
-    """(batch, window, n_inputs) -> (batch, 1)."""
+    """(batch, window, n_inputs) [+ (batch, n_known)] -> (batch, n_outputs)."""
 
-    def __init__(self, n_inputs: int, hidden: int, layers: int, dropout: float) -> None:
+    def __init__(self, n_inputs: int, hidden: int, layers: int, dropout: float,
+                 n_outputs: int = 1, n_known: int = 0) -> None:
         super().__init__()
         self.dropout = dropout
+        self.n_known = n_known
         self.lstms = nn.ModuleList(
             nn.LSTM(n_inputs if i == 0 else hidden, hidden, batch_first=True)
             for i in range(layers)
         )
-        self.head = nn.Linear(hidden, 1)
+        self.head = nn.Linear(hidden + n_known, n_outputs)
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None,
+                known: torch.Tensor | None = None) -> torch.Tensor:
         h = x
         for lstm in self.lstms:
             h, _ = lstm(h)
             # Between layers and (after the last layer) before the head, as Keras' dropout on
             # each layer's output does.
             h = self._drop(h if lstm is not self.lstms[-1] else h[:, -1, :], generator)
+        if self.n_known:
+            h = torch.cat([h, known], dim=-1)
         return self.head(h)
 
     def _drop(self, h: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -66,12 +75,13 @@ def keras_init_(model: LSTMRegressor, generator: torch.Generator) -> None:
 
 
 def build(
-    n_inputs: int, hidden: int, layers: int, dropout: float, init: str, seed: int
+    n_inputs: int, hidden: int, layers: int, dropout: float, init: str, seed: int,
+    n_outputs: int = 1, n_known: int = 0,
 ) -> LSTMRegressor:
     """A model whose initial weights depend on `seed` alone (built on CPU, same on any device)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # torch's default init draws from the global generator
-        model = LSTMRegressor(n_inputs, hidden, layers, dropout)
+        model = LSTMRegressor(n_inputs, hidden, layers, dropout, n_outputs, n_known)
     if init == "keras":
         keras_init_(model, torch.Generator().manual_seed(seed))
     return model
@@ -84,7 +94,8 @@ class EnsembleLSTM(nn.Module):
     member keeps the parameter layout of an `LSTMRegressor` (separate input and recurrent
     biases included), so an optimizer over the ensemble updates every member exactly as it
     would update that member alone. Shapes: input (R, B, T, n_inputs), or (B, T, n_inputs)
-    shared by all members; output (R, B, 1).
+    shared by all members, and known-ahead values (R, B, n_known) or (B, n_known); output
+    (R, B, n_outputs).
     """
 
     def __init__(self, members: list[LSTMRegressor]) -> None:
@@ -92,6 +103,7 @@ class EnsembleLSTM(nn.Module):
         first = members[0]
         self.dropout = first.dropout
         self.hidden = first.lstms[0].hidden_size
+        self.n_known = first.n_known
 
         def stack(get: object) -> nn.Parameter:
             return nn.Parameter(torch.stack([get(m).detach() for m in members]).contiguous())
@@ -106,15 +118,16 @@ class EnsembleLSTM(nn.Module):
             stack(lambda m, i=i: m.lstms[i].bias_ih_l0[None]) for i in range(n_layers))
         self.b_hh = nn.ParameterList(
             stack(lambda m, i=i: m.lstms[i].bias_hh_l0[None]) for i in range(n_layers))
-        self.head_w = stack(lambda m: m.head.weight.T)  # (R, h, 1)
-        self.head_b = stack(lambda m: m.head.bias[None])  # (R, 1, 1)
+        self.head_w = stack(lambda m: m.head.weight.T)  # (R, h + n_known, n_outputs)
+        self.head_b = stack(lambda m: m.head.bias[None])  # (R, 1, n_outputs)
 
     @property
     def n_members(self) -> int:
         return self.head_w.shape[0]
 
     def forward(
-        self, x: torch.Tensor, generators: list[torch.Generator] | None = None
+        self, x: torch.Tensor, generators: list[torch.Generator] | None = None,
+        known: torch.Tensor | None = None,
     ) -> torch.Tensor:
         n_members, hidden = self.n_members, self.hidden
         seq = x
@@ -140,6 +153,10 @@ class EnsembleLSTM(nn.Module):
             if layer < last:
                 seq = self._drop(torch.stack(outputs, dim=2), generators)
         out = self._drop(h, generators)
+        if self.n_known:
+            if known.dim() == 2:  # shared by every member
+                known = known.expand(n_members, -1, -1)
+            out = torch.cat([out, known], dim=-1)
         return torch.baddbmm(self.head_b, out, self.head_w)
 
     def _drop(self, h: torch.Tensor, generators: list[torch.Generator] | None) -> torch.Tensor:
@@ -174,7 +191,7 @@ class EnsembleLSTM(nn.Module):
         idx = torch.tensor(members, device=self.head_w.device)
         clone = EnsembleLSTM.__new__(EnsembleLSTM)
         nn.Module.__init__(clone)
-        clone.dropout, clone.hidden = self.dropout, self.hidden
+        clone.dropout, clone.hidden, clone.n_known = self.dropout, self.hidden, self.n_known
         for name in ("w_ih", "w_hh", "b_ih", "b_hh"):
             setattr(clone, name, nn.ParameterList(
                 nn.Parameter(p.detach().index_select(0, idx)) for p in getattr(self, name)))

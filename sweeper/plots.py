@@ -208,28 +208,49 @@ SPLIT_SHADES = {"validation": "tab:orange", "test": "tab:red", "new": "tab:gray"
 
 
 class ForecastFigureData(NamedTuple):
-    """A delivered model's predictions against the target, per window."""
+    """A delivered model's one-step-ahead predictions against the target, and the whole
+    horizon of the last validation window (with a horizon above 1)."""
 
-    position: np.ndarray  # (n_rows,) of the value predicted
+    position: np.ndarray  # (n_rows,) of the value predicted: a time or a position
     target: np.ndarray  # NaN where unknown (the forecast past the end)
     prediction: np.ndarray  # the repeats' mean
     low: np.ndarray  # the repeats' lowest prediction
     high: np.ndarray
-    spans: list[tuple[str, float, float]]  # (split, first position, last position)
+    spans: list[tuple[str, Any, Any]]  # (split, first position, last position)
     title: str
+    path: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None  # x, mean, low, high
+    xlabel: str
 
 
 def forecast_figure_data(rows: Any, title: str) -> ForecastFigureData:
-    """From `DeliveredModel.predict`'s table (position, split, target, prediction, lowest,
-    highest)."""
+    """From `DeliveredModel.predict`'s table: the first series and target."""
+    if "series" in rows:
+        first = rows["series"].iloc[0]
+        rows = rows[rows["series"] == first]
+        title = f"{title}, series {first}"
+    if "variable" in rows:
+        first = rows["variable"].iloc[0]
+        rows = rows[rows["variable"] == first]
+        title = f"{title}, {first}"
+    x = "time" if "time" in rows else "position"
+    path = None
+    if "step" in rows:
+        starts = rows.index[(rows["step"] == 1) & (rows["split"] == "validation")]
+        if len(starts):
+            h = int(rows["step"].max())
+            at = rows.index.get_loc(starts[-1])
+            window = rows.iloc[at:at + h]
+            path = (window[x].to_numpy(), window["prediction"].to_numpy(float),
+                    window["lowest"].to_numpy(float), window["highest"].to_numpy(float))
+        rows = rows[rows["step"] == 1]
     spans = []
     for split in rows["split"].unique():
-        at = rows.loc[rows["split"] == split, "position"]
-        spans.append((str(split), float(at.min()), float(at.max())))
-    return ForecastFigureData(rows["position"].to_numpy(float), rows["target"].to_numpy(float),
+        at = rows.loc[rows["split"] == split, x]
+        spans.append((str(split), at.min(), at.max()))
+    return ForecastFigureData(rows[x].to_numpy(), rows["target"].to_numpy(float),
                               rows["prediction"].to_numpy(float),
                               rows["lowest"].to_numpy(float), rows["highest"].to_numpy(float),
-                              spans, title)
+                              spans, title, path, x)
 
 
 def draw_forecast(data: ForecastFigureData) -> Any:
@@ -242,20 +263,25 @@ def draw_forecast(data: ForecastFigureData) -> Any:
     ax = fig.subplots()
     for split, first, last in data.spans:
         if split in SPLIT_SHADES:
-            ax.axvspan(first - 0.5, last + 0.5, color=SPLIT_SHADES[split], alpha=0.08,
-                       label=split)
+            ax.axvspan(first, last, color=SPLIT_SHADES[split], alpha=0.08, label=split)
     ax.plot(data.position, data.target, color="black", lw=1, label="target")
     ax.fill_between(data.position, data.low, data.high, color=VAL_COLOR, alpha=0.3, lw=0,
                     label="repeats' range")
-    ax.plot(data.position, data.prediction, color=VAL_COLOR, lw=1.2,
-            label="prediction (mean of repeats)")
+    one_step = "prediction (mean of repeats)" if data.path is None else \
+        "one step ahead (mean of repeats)"
+    ax.plot(data.position, data.prediction, color=VAL_COLOR, lw=1.2, label=one_step)
+    if data.path is not None:
+        x, mean, low, high = data.path
+        ax.fill_between(x, low, high, color="tab:purple", alpha=0.25, lw=0)
+        ax.plot(x, mean, color="tab:purple", lw=1.5, marker=".",
+                label="last validation window, every step")
     future = ~np.isfinite(data.target)  # the forecast past the data's end
     if future.any():
         ax.errorbar(data.position[future], data.prediction[future],
                     yerr=[data.prediction[future] - data.low[future],
                           data.high[future] - data.prediction[future]],
                     fmt="o", color="tab:green", ms=4, capsize=3, label="forecast")
-    ax.set_xlabel("position")
+    ax.set_xlabel(data.xlabel)
     ax.set_ylabel("value")
     ax.set_title(data.title)
     ax.legend(loc="upper left", fontsize=8)

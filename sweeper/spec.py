@@ -19,6 +19,7 @@ from typing import Any
 
 from .data import Data
 from .pruning import PRUNERS
+from .samplers import check as check_sampler
 from .space import Space
 from .validate import SpecError, did_you_mean, must, spec_dataclass
 
@@ -53,6 +54,9 @@ class Study:
     spread_penalty: float = 1.0
     # An Optuna pruner by name (see PRUNERS) or any optuna.pruners instance.
     pruner: Any = "median"
+    # An Optuna sampler by name (tpe, random, gp, cmaes, qmc) or any optuna.samplers instance;
+    # TPE models good and bad regions of a mixed space and works from the first trials.
+    sampler: Any = "tpe"
     # Optuna storage URL; None means sqlite:///runs/<name>/study.db.
     storage: str | None = None
     # Folder for learning-curve PNGs and study figures (optuna-dashboard --artifact-dir);
@@ -130,6 +134,7 @@ class Study:
         elif not (hasattr(self.pruner, "prune") and callable(self.pruner.prune)):
             raise must("Study.pruner", f"one of {', '.join(PRUNERS)} or an Optuna pruner",
                        self.pruner)
+        check_sampler(self.sampler)
         if self.engine not in ENGINES:
             raise SpecError(f"Study.engine must be one of {', '.join(ENGINES)}, but got "
                             f"{self.engine!r}{did_you_mean(str(self.engine), ENGINES)}.")
@@ -148,6 +153,8 @@ class Study:
             "repeats": self.repeats, "n_trials": self.n_trials, "gap_penalty": self.gap_penalty,
             "spread_penalty": self.spread_penalty,
             "pruner": self.pruner if isinstance(self.pruner, str) else type(self.pruner).__name__,
+            "sampler": self.sampler if isinstance(self.sampler, str)
+            else type(self.sampler).__name__,
             "seed": self.seed, "patience": self.patience, "min_rise": self.min_rise,
             "max_reports": self.max_reports, "engine": self.engine,
             "max_failures": self.max_failures, "screen": self.screen,

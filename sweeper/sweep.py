@@ -29,6 +29,7 @@ from .liveness import exit_code, reclaim_stale, stop_on_signals
 from .pruning import make_pruner, report_steps
 from .record import Record
 from .review import artifact_store, publish_study_figures, publish_study_note
+from .samplers import make_sampler
 from .spec import Study
 from .storage import StorageUnavailable, count_trials, make_storage, open_study, redact
 from .trial import TrialObjective
@@ -93,7 +94,7 @@ def work(spec: Study, windows: Windows, device: torch.device, storage_url: str,
     # Seeded by the trials already there and the worker, so that a resumed sweep does not replay
     # its first picks and parallel workers do not make the same ones.
     seed = int(np.random.SeedSequence([spec.seed, len(study.trials), worker]).generate_state(1)[0])
-    study.sampler = optuna.samplers.TPESampler(seed=seed)
+    study.sampler = make_sampler(spec.sampler, seed)
     show_epochs = sys.stderr.isatty() if progress is None else progress
     store = artifact_store(artifacts) if artifacts else None
     objective = TrialObjective(spec, windows, device,

@@ -130,13 +130,6 @@ def make_optimizer(config: dict[str, Any], params: Any) -> torch.optim.Optimizer
     return torch.optim.SGD(params, lr=lr, weight_decay=wd)
 
 
-def member_loss(name: str, pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Loss per member, shape (R,), from predictions (R, B, 1) and targets (R or 1, B, 1)."""
-    err = pred - y
-    per = err.square() if name == "mse" else err.abs()
-    return per.mean(dim=(1, 2))
-
-
 def _flat_norms(tensors: list[torch.Tensor], n_members: int) -> torch.Tensor:
     """L2 norm per member over tensors with a leading member axis: shape (n_members,)."""
     return torch.cat([t.reshape(n_members, -1) for t in tensors], dim=1).norm(dim=1)
@@ -162,12 +155,14 @@ def _step(opt: torch.optim.Optimizer, params: list[torch.Tensor], loss: torch.Te
 
 
 class _Data:
-    """The trial's windows as tensors on the device."""
+    """The trial's windows as tensors on the device, and the task that scores them."""
 
     def __init__(self, windows: Windows, device: torch.device, batch_size: int) -> None:
-        self.tx, self.ty, self.vx, self.vy = (
+        self.task = windows.task
+        self.tx, self.tk, self.ty, self.vx, self.vk, self.vy = (
             torch.from_numpy(a).to(device)
-            for a in (windows.train_x, windows.train_y, windows.val_x, windows.val_y))
+            for a in (windows.train_x, windows.train_k, windows.train_y, windows.val_x,
+                      windows.val_k, windows.val_y))
         self.n_train = len(self.ty)
         self.batch = min(batch_size, self.n_train)
         self.full_batch = self.batch >= self.n_train
@@ -187,9 +182,10 @@ class _Member:
         return torch.randperm(n, generator=self.order_gen) if shuffle else torch.arange(n)
 
 
-def _build_members(config: dict[str, Any], seeds: list[int]) -> list[LSTMRegressor]:
-    return [build(1, config["hidden"], config["layers"], config["dropout"], config["init"], s)
-            for s in seeds]
+def _build_members(config: dict[str, Any], seeds: list[int], task: Any
+                   ) -> list[LSTMRegressor]:
+    return [build(task.n_inputs, config["hidden"], config["layers"], config["dropout"],
+                  config["init"], s, task.n_outputs, task.n_known) for s in seeds]
 
 
 class SequentialEngine:
@@ -200,32 +196,34 @@ class SequentialEngine:
     def __init__(self, config: dict[str, Any], members: list[_Member], seeds: list[int],
                  data: _Data, device: torch.device) -> None:
         self.config, self.members, self.data = config, members, data
-        self.models = [m.to(device) for m in _build_members(config, seeds)]
+        self.models = [m.to(device) for m in _build_members(config, seeds, data.task)]
         self.opts = [make_optimizer(config, m.parameters()) for m in self.models]
         self.active = list(range(len(seeds)))
         self.best = [_copy(m.state_dict()) for m in self.models]  # initial weights until then
 
     def epoch(self) -> tuple[list[float], ...]:
         d, loss, clip = self.data, self.config["loss"], self.config.get("grad_clip")
+        member_loss = d.task.member_loss
         train, val, gnorm, wnorm = [], [], [], []
         for r in self.active:
             model, opt, member = self.models[r], self.opts[r], self.members[r]
             model.train()
             if d.full_batch:
-                batches = [(d.tx, d.ty)]
+                batches = [(d.tx, d.tk, d.ty)]
             else:
                 order = member.order(d.n_train, self.config["shuffle"]).to(d.tx.device)
-                batches = [(d.tx[i], d.ty[i]) for i in order.split(d.batch)]
+                batches = [(d.tx[i], d.tk[i], d.ty[i]) for i in order.split(d.batch)]
             total = torch.zeros((), device=d.tx.device)
             grad_total = torch.zeros((), device=d.tx.device)
             params = list(model.parameters())
-            for xb, yb in batches:
-                batch_loss = member_loss(loss, model(xb, member.drop_gen)[None], yb[None])[0]
+            for xb, kb, yb in batches:
+                batch_loss = member_loss(loss, model(xb, member.drop_gen, kb)[None],
+                                         yb[None])[0]
                 grad_total += _step(opt, params, batch_loss, 1, clip)[0]
                 total += batch_loss.detach() * len(yb)
             model.eval()
             with torch.no_grad():
-                v = member_loss(loss, model(d.vx)[None], d.vy[None])[0]
+                v = member_loss(loss, model(d.vx, None, d.vk)[None], d.vy[None])[0]
                 w = _flat_norms([p.detach() for p in params], 1)[0]
             train.append(float(total) / d.n_train)
             val.append(float(v))
@@ -240,8 +238,9 @@ class SequentialEngine:
             model = self.models[r]
             model.eval()
             with torch.no_grad():
-                out.append(float(member_loss(self.config["loss"], model(d.tx)[None],
-                                             d.ty[None])[0]))
+                out.append(float(d.task.member_loss(self.config["loss"],
+                                                    model(d.tx, None, d.tk)[None],
+                                                    d.ty[None])[0]))
         return out
 
     def snapshot(self, improved: list[int]) -> None:
@@ -270,7 +269,7 @@ class VectorizedEngine:
     def __init__(self, config: dict[str, Any], members: list[_Member], seeds: list[int],
                  data: _Data, device: torch.device) -> None:
         self.config, self.members, self.data = config, members, data
-        self.model = EnsembleLSTM(_build_members(config, seeds)).to(device)
+        self.model = EnsembleLSTM(_build_members(config, seeds, data.task)).to(device)
         self.opt = make_optimizer(config, self.model.parameters())
         self.active = list(range(len(seeds)))
         # Every repeat's best weights, in the ensemble's layout with a leading repeat axis over
@@ -279,26 +278,28 @@ class VectorizedEngine:
 
     def epoch(self) -> tuple[list[float], ...]:
         d, loss, model = self.data, self.config["loss"], self.model
+        member_loss = d.task.member_loss
         clip, n_active = self.config.get("grad_clip"), len(self.active)
         params = list(model.parameters())
         gens = [self.members[r].drop_gen for r in self.active]
         model.train()
         if d.full_batch:
-            batches = [(d.tx, d.ty[None])]  # one input shared by every member
+            batches = [(d.tx, d.tk, d.ty[None])]  # one input shared by every member
         else:
             orders = torch.stack([self.members[r].order(d.n_train, self.config["shuffle"])
                                   for r in self.active]).to(d.tx.device)
-            batches = [(d.tx[idx], d.ty[idx]) for idx in orders.split(d.batch, dim=1)]
+            batches = [(d.tx[idx], d.tk[idx], d.ty[idx])
+                       for idx in orders.split(d.batch, dim=1)]
         total = torch.zeros(n_active, device=d.tx.device)
         grad_total = torch.zeros(n_active, device=d.tx.device)
-        for xb, yb in batches:
-            per_member = member_loss(loss, model(xb, gens), yb)
+        for xb, kb, yb in batches:
+            per_member = member_loss(loss, model(xb, gens, kb), yb)
             # Summing keeps each member's gradient equal to that of its own mean loss.
             grad_total += _step(self.opt, params, per_member.sum(), n_active, clip)
             total += per_member.detach() * yb.shape[1]
         model.eval()
         with torch.no_grad():
-            v = member_loss(loss, model(d.vx), d.vy[None])
+            v = member_loss(loss, model(d.vx, None, d.vk), d.vy[None])
             w = _flat_norms([p.detach() for p in params], n_active)
         return ((total / d.n_train).tolist(), v.tolist(),
                 (grad_total / len(batches)).tolist(), w.tolist())
@@ -307,8 +308,9 @@ class VectorizedEngine:
         """Each active repeat's loss on the training windows, dropout off."""
         self.model.eval()
         with torch.no_grad():
-            return member_loss(self.config["loss"], self.model(self.data.tx),
-                               self.data.ty[None]).tolist()
+            d = self.data
+            return d.task.member_loss(self.config["loss"], self.model(d.tx, None, d.tk),
+                                      d.ty[None]).tolist()
 
     def snapshot(self, improved: list[int]) -> None:
         """Keep these repeats' current weights as their best: one indexed copy per tensor."""
@@ -364,7 +366,8 @@ def choose_engine(config: dict[str, Any], windows: Windows, n_repeats: int,
     models the hand-written cell beats nn.LSTM's per-call overhead.
     """
     key = (config["hidden"], config["layers"], config["dropout"] > 0, config["batch_size"],
-           windows.train_x.shape, n_repeats, str(device))
+           windows.train_x.shape, windows.task.n_known, windows.task.n_outputs, n_repeats,
+           str(device))
     if key not in _CHOICES:
         ms = {name: _time_step(cls, config, windows, n_repeats, device)
               for name, cls in _ENGINES.items()}
@@ -383,7 +386,8 @@ def _time_step(cls: type, config: dict[str, Any], windows: Windows, n_repeats: i
                device: torch.device) -> float:
     """Median ms of one epoch-step (a training batch for every repeat) after a warm-up."""
     data = _Data(windows, device, int(config["batch_size"]))
-    data.tx, data.ty = data.tx[: data.batch], data.ty[: data.batch]  # one batch is one epoch
+    # One batch is one epoch.
+    data.tx, data.tk, data.ty = data.tx[: data.batch], data.tk[: data.batch], data.ty[: data.batch]
     data.n_train, data.full_batch = data.batch, True
     seeds = list(range(n_repeats))
     members = [_Member(s, device, None, 0.0) for s in seeds]

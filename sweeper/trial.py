@@ -64,7 +64,7 @@ def judge(result: TrainResult, baseline: float, reference: float | None, gap_pen
 
 def delivered_losses(model: DeliveredModel, windows: Windows) -> tuple[float, list[float]]:
     """(validation loss of the averaged prediction, each repeat's) at the best epochs."""
-    return model.losses(windows.val_x, windows.val_y)
+    return model.losses_on(windows, "val")
 
 
 def diverged_reason(result: TrainResult, n_repeats: int, verdict_reason: str) -> str | None:

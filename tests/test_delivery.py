@@ -13,10 +13,10 @@ import pytest
 import torch
 
 import sweeper
-from sweeper import SpecError, keys
+from sweeper import Data, SpecError, keys
 from sweeper.__main__ import main
 from sweeper.data import load_series, prepare
-from sweeper.delivery import FORMAT_VERSION, REMOVED, from_bytes, load_file, to_bytes
+from sweeper.delivery import FORMAT_VERSION, REMOVED, from_bytes, load_file, meta_for, to_bytes
 from sweeper.spec import load_study_file
 from sweeper.train import train_repeats
 from sweeper.trial import derive_seeds
@@ -115,7 +115,7 @@ def test_export_writes_one_file_that_loads_and_predicts_alike(study_dir, capsys)
 def test_predict_writes_a_csv_and_a_figure(study_dir, capsys):
     assert main(["predict", str(study_dir / "model_toy.py")]) == 0
     out = capsys.readouterr().out
-    assert "forecast for position 601" in out and "wrote runs/model_toy/predictions.csv" in out
+    assert "forecast (position 601): " in out and "wrote runs/model_toy/predictions.csv" in out
     rows = pd.read_csv(study_dir / "runs/model_toy/predictions.csv")
     assert list(rows.columns) == ["position", "split", "target", "prediction", "lowest",
                                   "highest"]
@@ -123,7 +123,7 @@ def test_predict_writes_a_csv_and_a_figure(study_dir, capsys):
     pd.DataFrame({"value": np.sin(np.arange(20.0))}).to_csv("new.csv", index=False)
     assert main(["predict", str(study_dir / "model_toy.py"), "--data", "new.csv", "--out",
                  "p.csv", "--trial", "0"]) == 0
-    assert "15 rows on new.csv: 14 new, 1 future" in capsys.readouterr().out
+    assert "15 windows on new.csv (15 rows): 14 new, 1 future" in capsys.readouterr().out
 
 
 def test_the_test_split_is_scored_once_for_the_best_trial_and_stored(study_dir, capsys):
@@ -205,7 +205,8 @@ def test_a_bad_model_file_is_one_sentence(study_dir, make, message):
     (["export", "{study}", "--trial", "99", "--out", "m.pt"], "has no trial #99"),
     (["predict", "{study}", "--data", "missing.csv"], "missing.csv: no such data file"),
     (["predict", "{study}", "--data", "short.csv"], "has 3 values, too few for one window of 6"),
-    (["predict", "{study}", "--data", "other.csv"], r"other.csv has 2 numeric columns \(a, b\)"),
+    (["predict", "{study}", "--data", "other.csv"],
+     r"other.csv has no column 'value', the one this model reads, and 2 numeric columns \(a, b\)"),
 ])
 def test_bad_predict_and_export_input_is_one_sentence_and_exit_2(study_dir, capsys, argv,
                                                                  message):
@@ -227,9 +228,95 @@ def test_a_pruned_trial_has_no_model(study_dir, capsys):
 
 
 def test_the_file_format_round_trips():
-    meta = {"config": {"hidden": 3, "layers": 1, "dropout": 0.0, "loss": "mse"},
-            "data": {"window": 2, "horizon": 1, "source": "array", "column": None},
-            "scaler": {"offset": 1.0, "scale": 2.0}, "best_epochs": [1]}
+    data = Data(source=np.sin(np.arange(40.0)), window=2)
+    windows = prepare(data)
+    meta = meta_for("s", 0, {"hidden": 3, "layers": 1, "dropout": 0.0, "loss": "mse"}, data,
+                    windows, [0], [1])
     state = sweeper.delivery.build(1, 3, 1, 0.0, "keras", 0).state_dict()
     model = from_bytes(to_bytes(meta, [state]), "x")
     assert model.predict(np.arange(5.0))["prediction"].shape == (4,)
+
+
+SITES = FIXTURES / "sites_toy.py"
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory):
+    """The sites_toy study (two series, covariates, horizon 4) swept once."""
+    root = tmp_path_factory.mktemp("sites")
+    shutil.copy(SITES, root / "sites_toy.py")
+    shutil.copy(FIXTURES / "sites.csv", root / "sites.csv")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        assert main([str(root / "sites_toy.py"), "--device", "cpu"]) == 0
+    return root
+
+
+@pytest.fixture
+def in_sites(sites, monkeypatch):
+    monkeypatch.chdir(sites)
+    return sites
+
+
+def _new_sites(root, ahead=4, drop=None):
+    frame = pd.read_csv(root / "sites.csv", comment="#")
+    parts = []
+    for site, rows in frame.groupby("site", sort=False):
+        rows = rows.tail(12)
+        last = pd.Timestamp(rows["timestamp"].iloc[-1])
+        times = pd.date_range(last, periods=ahead + 1, freq="h")[1:]
+        future = pd.DataFrame({"site": site, "timestamp": times.strftime("%Y-%m-%d %H:%M"),
+                               "hour": times.hour, "holiday": 0})
+        parts += [rows, future]
+    new = pd.concat(parts, ignore_index=True)
+    if drop is not None:
+        new.loc[drop, "hour"] = np.nan
+    new.to_csv(root / "new-sites.csv", index=False)
+    return root / "new-sites.csv"
+
+
+def test_several_series_covariates_and_steps_predict_in_long_format(in_sites):
+    sites = in_sites
+    model = sweeper.load_model(str(sites / "sites_toy.py"))
+    rows = model.predict()
+    assert list(rows.columns) == ["series", "time", "step", "split", "target", "prediction",
+                                  "lowest", "highest"]
+    assert set(rows["series"]) == {"north", "south"} and set(rows["step"]) == {1, 2, 3, 4}
+    # Every window forecasts 4 steps at once, each at its own time, in each series' own units.
+    first = rows[(rows["series"] == "south")].head(4)
+    assert list(pd.to_datetime(first["time"]).diff().dropna()) == [pd.Timedelta(hours=1)] * 3
+    assert abs(rows[rows["series"] == "south"]["prediction"].mean() - 80) < 15
+    assert "future" not in set(rows["split"])  # future covariates come with new data only
+    members = model.predict_members()
+    np.testing.assert_allclose(rows["prediction"], members.mean(axis=0), rtol=1e-6)
+
+
+def test_new_data_gives_the_future_covariates_of_the_forecast_period(in_sites, capsys):
+    sites = in_sites
+    path = _new_sites(sites)
+    rows = sweeper.load_model(str(sites / "sites_toy.py")).predict(str(path))
+    future = rows[rows["split"] == "future"]
+    assert len(future) == 2 * 4 and future["target"].isna().all()
+    assert list(future["time"].iloc[:4].astype(str)) == [
+        "2024-03-04 08:00:00", "2024-03-04 09:00:00", "2024-03-04 10:00:00",
+        "2024-03-04 11:00:00"]
+    assert main(["predict", str(sites / "sites_toy.py"), "--data", str(path), "--out",
+                 str(sites / "p.csv")]) == 0
+    assert "forecast (series north, time 2024-03-04 08:00:00, step 1)" in \
+        capsys.readouterr().out
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda root: _new_sites(root, ahead=2), r"the forecast past the end of new-sites.csv "
+     r"\(series 'north'\) needs the future covariates hour, holiday for 4 steps, but only 2"),
+    (lambda root: _new_sites(root, drop=13), r"the future covariate 'hour' of series 'north' "
+     r"\(site\) is missing at row 14 of new-sites.csv, in the forecast period"),
+    (lambda root: _new_sites(root).write_text(
+        (root / "new-sites.csv").read_text().replace("south", "east")),
+     r"series 'east' in new-sites.csv is not one this model was trained on"),
+])
+def test_bad_new_data_for_a_covariate_model_is_one_sentence(in_sites, edit, message):
+    sites = in_sites
+    edit(sites)
+    with pytest.raises(SpecError, match=message):
+        sweeper.load_model(str(sites / "sites_toy.py")).predict(str(sites / "new-sites.csv"))

@@ -101,7 +101,8 @@ def test_override_revalidates():
         ([str(FIXTURES / "tiny_toy.py"), "--pruner", "bogus"], "Study.pruner must be one of"),
         ([str(FIXTURES / "tiny_toy.py"), "--device", "tpu"], "--device must be auto, cpu"),
         ([str(FIXTURES / "nan_data.py")],
-         "data: nan_series.csv\\[value\\] has 1 missing or infinite values \\(first at row 3\\)"),
+         "data: nan_series.csv has 1 missing or infinite values in the series \\(first at row 3, "
+         "column 'value'\\)"),
         ([str(FIXTURES / "column_list.py")], "line 4: Data.column must be one column name "
                                              "\\(a string\\), but got \\['load', 'temp'\\]"),
         ([str(FIXTURES / "column_number.py")], "line 4: Data.column must be one column name "
@@ -118,6 +119,8 @@ def test_override_revalidates():
         ([TINY, "--threads", "0"], "--threads must be >= 1"),
         ([TINY, "--max-failures", "0"], "Study.max_failures must be an int >= 1"),
         ([TINY, "--engine", "fast"], "Study.engine must be one of"),
+        ([TINY, "--sampler", "tpee"], r"Study.sampler must be one of tpe, random, gp, cmaes, qmc, "
+                                      r"but got 'tpee' \(did you mean 'tpe'\?\)"),
         ([TINY, "--storage", ":memory:", "--jobs", "2"], "--jobs needs a storage the workers"),
         ([TINY, "--storage", "postgresql://u:${SWEEPER_UNSET_VARIABLE}@127.0.0.1:1/db"],
          "SWEEPER_UNSET_VARIABLE is not set"),

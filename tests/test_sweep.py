@@ -216,3 +216,19 @@ def test_screening_trains_the_other_repeats_only_for_promising_configurations(in
             assert t.user_attrs[keys.SEEDS] == derive_seeds(0, t.number, 3)
             values.append(t.value)
     assert any(t.state == optuna.trial.TrialState.PRUNED for t in trials)
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "random", "gp", "cmaes", "qmc"])
+def test_every_named_sampler_runs_a_sweep(in_tmp, sampler):
+    assert main([TINY, "--n-trials", "3", "--repeats", "1", "--sampler", sampler]) == 0
+    study = load("tiny_toy")
+    assert len(study.trials) == 3 and study.user_attrs[keys.STUDY_SPEC]["sampler"] == sampler
+
+
+def test_a_sampler_instance_from_the_study_file_is_used(in_tmp, tmp_path):
+    study_file = tmp_path / "own_sampler.py"
+    study_file.write_text(Path(TINY).read_text().replace(
+        "from sweeper import", "import optuna\nfrom sweeper import").replace(
+        'pruner="none",', 'pruner="none", sampler=optuna.samplers.RandomSampler(seed=3),'))
+    assert main([str(study_file), "--n-trials", "2"]) == 0
+    assert load("tiny_toy").user_attrs[keys.STUDY_SPEC]["sampler"] == "RandomSampler"

@@ -245,3 +245,27 @@ def test_final_weights_come_back_too(engine):
                            engine="sequential")
     for name, value in longer.final_states[0].items():
         torch.testing.assert_close(res.final_states[1][name], value, rtol=1e-4, atol=1e-6)
+
+
+def _frame_windows():
+    import pandas as pd
+
+    n = 120
+    frame = pd.DataFrame({"y": np.sin(np.arange(n) / 4), "z": np.cos(np.arange(n) / 7),
+                          "p": np.sin(np.arange(n) / 9), "f": np.arange(n) % 5 * 1.0})
+    return prepare(Data(source=frame, target=["y", "z"], past_covariates=["p"],
+                        future_covariates=["f"], window=6, horizon=3))
+
+
+@pytest.mark.parametrize("over", [dict(), dict(layers=2, dropout=0.2, batch_size=16, shuffle=True)])
+def test_with_covariates_and_several_outputs_each_member_equals_its_single_model(over):
+    windows = _frame_windows()
+    assert (windows.task.n_inputs, windows.task.n_known, windows.task.n_outputs) == (4, 3, 6)
+    cfg = config(**{"hidden": 5, "lr": 5e-3, "batch_size": 64, "epochs": 6, **over})
+    ensemble = train_repeats(cfg, windows, [1, 2], CPU, patience=None, engine="vectorized")
+    for r, seed in enumerate([1, 2]):
+        single = train_repeats(cfg, windows, [seed], CPU, patience=None, engine="sequential")
+        np.testing.assert_allclose(ensemble.val[r], single.val[0], rtol=1e-4)
+        for name, value in single.states[0].items():
+            torch.testing.assert_close(ensemble.states[r][name], value, rtol=1e-4, atol=1e-6)
+    assert single.states[0]["head.weight"].shape == (6, 5 + 3)  # hidden + known -> outputs
