@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     from .delivery import score_test, test_line
     from .liveness import exit_code, stop_on_signals
     from .report import best_summary, format_table, trial_table
-    from .review import publish_test
+    from .review import publish_forecast, publish_test
     from .storage import StorageUnavailable
     from .sweep import TooManyFailures, run_sweep
     from .workers import WorkerError, WorkerStopped
@@ -185,6 +185,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             print(test_line(test))
             with contextlib.suppress(Exception):  # the note is a courtesy; the attr is stored
                 publish_test(study, test)
+    with contextlib.suppress(SpecError, OSError):  # a figure for the dashboard's study page
+        publish_forecast(study, artifacts, Path(args.study).resolve().parent)
     print()
     print("Review it in the dashboard:")
     print(f"  {dashboard_command(url, artifacts)}")

@@ -362,6 +362,8 @@ def _times(frame: pd.DataFrame, column: str, where: str) -> np.ndarray:
     if missing.size:
         raise SpecError(f"Data.time {column!r} in {where} has {missing.size} missing values "
                         f"(first at row {missing[0] + 1}).")
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return raw.to_numpy()
     if pd.api.types.is_numeric_dtype(raw):  # years or step counts: keep them as numbers
         return raw.to_numpy(dtype=float)
     parsed = pd.to_datetime(raw.astype(str), errors="coerce", format="mixed")

@@ -26,8 +26,10 @@ from .plots import (
     CurveFigureData,
     curve_figure_data,
     draw_curves,
+    draw_forecast,
     draw_multiple_runs,
     draw_overview,
+    forecast_figure_data,
     overview_data,
     save_png,
 )
@@ -146,6 +148,20 @@ def publish_test(study: optuna.Study, test: dict[str, Any]) -> None:
     _save_note(trial, trial_note(Record.of(frozen), test))
 
 
+def publish_forecast(study: optuna.Study, artifacts: str, base_dir: Path | None = None) -> None:
+    """The best trial's delivered model on the study's data as the study's forecast.png:
+    target against the prediction and the repeats' band, splits shaded."""
+    from .delivery import from_study
+
+    if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        return
+    model = from_study(study, artifacts, base_dir=base_dir)
+    figure = draw_forecast(forecast_figure_data(
+        model.predict(), f"{study.study_name}: best trial #{model.meta['trial']}'s delivered "
+                         "model"))
+    publish_study_figures(study, artifact_store(artifacts), {"forecast.png": figure})
+
+
 def study_note(spec: dict[str, Any], baseline: dict[str, float]) -> str:
     return "\n".join([
         f"## sweeper study {spec.get('name')}",
@@ -189,13 +205,15 @@ def study_figures(study: optuna.Study) -> dict[str, Any]:
     return figures
 
 
-def publish_study_figures(study: optuna.Study, store: FileSystemArtifactStore) -> list[str]:
-    """Upload the study figures as study artifacts, or replace the ones an earlier run
-    uploaded (same artifact, new picture), so that they never pile up; returns their names."""
+def publish_study_figures(study: optuna.Study, store: FileSystemArtifactStore,
+                          figures: dict[str, Any] | None = None) -> list[str]:
+    """Upload the study figures (or these) as study artifacts, or replace the ones an earlier
+    run uploaded (same artifact, new picture), so that they never pile up; returns their
+    names."""
     names = []
     earlier = {m.filename: m.artifact_id for m in get_all_artifact_meta(study)}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, fig in study_figures(study).items():
+        for name, fig in (study_figures(study) if figures is None else figures).items():
             path = save_png(fig, Path(tmp) / name)
             if name in earlier:
                 with open(path, "rb") as f:

@@ -74,3 +74,8 @@ def test_bench_selection_quick():
 def test_bench_checkpoints_quick():
     out = bench(BENCH / "bench_checkpoints.py", "--quick", cwd=BENCH)
     assert "training with / without checkpoints" in out and "of a trial" in out
+
+
+def test_bench_inputs_quick():
+    out = bench(BENCH / "bench_inputs.py", "--quick", cwd=BENCH)
+    assert "| 5 inputs, future covariates at the head |" in out and "5 inputs / 1 input:" in out

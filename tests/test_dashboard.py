@@ -73,7 +73,7 @@ def test_dashboard_serves_trials_attrs_notes_and_png_artifacts(swept):
             assert f"Trial {n}:" in trial["note"]["body"]
             assert f"Model file `trial-{n}-model.pt`" in trial["note"]["body"]
         names = sorted(a["filename"] for a in detail["artifacts"])
-        assert names == ["best-trials.png", "overview.png"]
+        assert names == ["best-trials.png", "forecast.png", "overview.png"]
         assert "sweeper study tiny_toy" in detail["note"]["body"]
     finally:
         server.terminate()
@@ -110,7 +110,7 @@ def test_the_study_figures_are_replaced_not_added_on_each_run(swept):
     assert main([TINY, "--n-trials", "3"]) == 0
     study = optuna.load_study(study_name="tiny_toy", storage="sqlite:///runs/tiny_toy/study.db")
     assert sorted(m.filename for m in get_all_artifact_meta(study)) == [
-        "best-trials.png", "overview.png"]
+        "best-trials.png", "forecast.png", "overview.png"]
 
 
 def test_a_pruned_trials_last_report_is_not_shown_as_a_score(swept):

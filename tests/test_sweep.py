@@ -63,7 +63,7 @@ def test_sweep_stores_diagnosis_score_and_curves(in_tmp, capsys):
         # Intermediate values are bounded: one per report step, never per epoch.
         assert len(t.intermediate_values) <= 20
     assert study.user_attrs[keys.STUDY_SPEC]["name"] == "tiny_toy"
-    # A learning-curve PNG and a model file per completed trial, plus the study's two figures.
+    # A learning-curve PNG and a model file per completed trial, plus the study's figures.
     for t in trials:
         metas = get_all_artifact_meta(t, storage=study._storage)
         assert sorted(m.filename for m in metas) == [f"trial-{t.number}-curves.png",
@@ -72,10 +72,11 @@ def test_sweep_stores_diagnosis_score_and_curves(in_tmp, capsys):
         delivered = t.user_attrs[keys.DELIVERED]
         assert len(delivered["best_epochs"]) == len(delivered["repeat_val_loss"]) == 2
     study_metas = get_all_artifact_meta(study)
-    assert sorted(m.filename for m in study_metas) == ["best-trials.png", "overview.png"]
+    assert sorted(m.filename for m in study_metas) == ["best-trials.png", "forecast.png",
+                                                       "overview.png"]
     files = list((in_tmp / "runs" / "tiny_toy" / "artifacts").iterdir())
-    assert len(files) == 8
-    assert sum(p.read_bytes()[:8] == PNG for p in files) == 5
+    assert len(files) == 9
+    assert sum(p.read_bytes()[:8] == PNG for p in files) == 6
     assert "--artifact-dir runs/tiny_toy/artifacts" in out
     for name in ("number", "label", "score", "val_loss", "gap", "state", "hidden"):
         assert name in out
