@@ -118,7 +118,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         device = resolve_device(spec.device)
         jobs = args.jobs or default_jobs(device)
         try:
-            windows = prepare(spec.data, Path(args.study).resolve().parent)
+            windows = prepare(spec.data, Path(args.study).resolve().parent, spec.seed)
         except SpecError as exc:
             raise SpecError(f"{args.study}: data: {exc}") from None
         url = spec.storage or default_storage(spec.name)
@@ -308,7 +308,7 @@ def report_main(argv: Sequence[str], prog: str) -> int:
         url, artifacts = _where(args, spec)
         study = load_existing_study(spec.name, url)
         try:
-            windows = prepare(spec.data, Path(args.study).resolve().parent)
+            windows = prepare(spec.data, Path(args.study).resolve().parent, spec.seed)
         except SpecError as exc:
             raise SpecError(f"{args.study}: data: {exc}") from None
     except SpecError as exc:
@@ -424,14 +424,14 @@ def predict_main(argv: Sequence[str], prog: str) -> int:
         rows = model.predict(args.data)
     except SpecError as exc:
         return _error(prog, str(exc), args.debug)
-    from .plots import draw_forecast, forecast_figure_data, save_png
+    from .plots import model_figure, save_png
 
     out = Path(args.out or Path(artifacts).parent / "predictions.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     rows.to_csv(out, index=False)
     what = f"{args.data}" if args.data else "the study's data"
-    figure = save_png(draw_forecast(forecast_figure_data(
-        rows, f"{name} trial #{model.meta['trial']} on {what}: {model.n_repeats} repeats")),
+    figure = save_png(model_figure(
+        rows, f"{name} trial #{model.meta['trial']} on {what}: {model.n_repeats} repeats")[1],
         out.with_suffix(".png"))
     print(model.describe())
     for line in prediction_summary(rows, what):
@@ -441,7 +441,16 @@ def predict_main(argv: Sequence[str], prog: str) -> int:
 
 
 def prediction_summary(rows: Any, what: str, show: int = 6) -> list[str]:
-    """Windows per split, and the first few values forecast past the data's end."""
+    """Windows per split, and the first few values forecast past the data's end (for
+    sequences: per split, the accuracy where labels are known)."""
+    if "sequence" in rows:
+        lines = []
+        for split, part in rows.groupby("split", sort=False):
+            n = part["sequence"].nunique()
+            hit = (f": accuracy {(part['label'] == part['prediction']).mean():.3f}"
+                   if "label" in part else "")
+            lines.append(f"{n} {split} sequences{hit}")
+        return [f"on {what}: " + "; ".join(lines)]
     first = rows
     for column in ("step", "variable"):
         if column in rows:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .task import Forecast
+from .task import Classify, Forecast, Regress
 from .validate import SpecError, did_you_mean, must, spec_dataclass
 
 # Bundled series: name -> (file, value column, time column). Sources are cited inside each CSV.
@@ -46,6 +46,12 @@ BUNDLED = {
 TOY = tuple(round(0.1 * i, 1) for i in range(11))
 SYNTHETIC_LENGTH = 600
 SCALES = ("standard", "minmax", "none")
+TASK_KINDS = ("forecast", "classify", "regress")
+# Bundled sequence sets: name -> file of arrays x (n, time, features) and y.
+SEQUENCES = {
+    # the UEA/UCI Japanese Vowels set: 640 utterances of 9 speakers, 29 frames x 12 features
+    "japanese_vowels": "japanese_vowels.npz",
+}
 VALUE = "value"  # the column name of a series given as a plain array
 
 
@@ -67,8 +73,8 @@ class Data:
     """Where the series come from and how they are cut into supervised windows."""
 
     # A CSV path, a pandas DataFrame, a bundled name (sunspots, co2, elnino, macro, fertility,
-    # toy, synthetic, ...) or an array of numbers (one series).
-    source: Any
+    # toy, synthetic, ...), an array of numbers (one series), or an .npz file of sequences (x, y).
+    source: Any = None
     # The column(s) forecast; a file or frame with one numeric column needs none.
     target: Any = None
     # The same as `target` for one column (kept for study files written before `target`).
@@ -91,11 +97,30 @@ class Data:
     test_fraction: float = 0.0
     # Fit per series and column on the training part only, so validation never leaks in.
     scale: str = "standard"
+    # Sequences instead of a series: x of shape (n, time, features), y one label (or numbers)
+    # per sequence.
+    x: Any = field(default=None, compare=False, repr=False)
+    y: Any = field(default=None, compare=False, repr=False)
+    # "forecast" (series), "classify" (a class per sequence) or "regress" (numbers per
+    # sequence); None: forecast for a series, and for sequences by y (whole numbers: classify).
+    task: str | None = None
     # Arrays and frames compare by identity, not value: keeps the frozen dataclass hashable.
     values: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.task is not None and self.task not in TASK_KINDS:
+            raise SpecError(f"Data.task must be one of {', '.join(TASK_KINDS)}, but got "
+                            f"{self.task!r}{did_you_mean(str(self.task), TASK_KINDS)}.")
+        if self.x is not None or self.y is not None or self.sequences:
+            self._check_sequences()
+            return
+        if self.task in ("classify", "regress"):
+            raise SpecError(f"Data.task {self.task!r} needs sequences: Data(x=..., y=...) or "
+                            "an .npz file holding arrays x and y.")
         src = self.source
+        if src is None:
+            raise SpecError("Data needs a source (a CSV path, a DataFrame, a bundled name or an "
+                            "array) or sequences x and y.")
         if isinstance(src, pd.DataFrame):
             object.__setattr__(self, "values", src)
             object.__setattr__(self, "source", "dataframe")
@@ -157,12 +182,49 @@ class Data:
         if self.scale not in SCALES:
             raise must("Data.scale", f"one of {', '.join(SCALES)}", self.scale)
 
+    @property
+    def sequences(self) -> bool:
+        """Whether this is a set of labelled sequences rather than series to forecast."""
+        src = str(self.source) if isinstance(self.source, (str, Path)) else ""
+        return self.x is not None or src.endswith(".npz") or src in SEQUENCES
+
+    def _check_sequences(self) -> None:
+        """Shapes and fractions of a sequence set, checked where they are known."""
+        if self.task == "forecast":
+            raise SpecError("Data.task 'forecast' needs series (a CSV, DataFrame, bundled name "
+                            "or array as the source), not sequences x and y.")
+        if self.x is not None or self.y is not None:
+            if self.x is None or self.y is None:
+                raise SpecError("Data needs both x (sequences) and y (one label or number per "
+                                "sequence).")
+            x, y = _as_arrays(self.x, self.y)
+            object.__setattr__(self, "x", x)
+            object.__setattr__(self, "y", y)
+            object.__setattr__(self, "source", "arrays")
+        for name in ("val_fraction", "test_fraction"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
+                raise must(f"Data.{name}", "a fraction in [0, 1)", v)
+        if self.val_fraction <= 0:
+            raise must("Data.val_fraction", "> 0 (diagnosis needs a validation curve)",
+                       self.val_fraction)
+        if self.val_fraction + self.test_fraction >= 1:
+            raise SpecError(
+                "Data.val_fraction + Data.test_fraction must leave sequences for training, but "
+                f"got {self.val_fraction} + {self.test_fraction}.")
+        if self.scale not in SCALES:
+            raise must("Data.scale", f"one of {', '.join(SCALES)}", self.scale)
+
     @classmethod
     def toy(cls) -> Data:
         """The tutorial's problem: 5 training and 5 validation pairs, unscaled."""
         return cls(source="toy", window=1, val_fraction=0.5, scale="none")
 
     def describe(self) -> dict[str, Any]:
+        if self.sequences:
+            return {"source": str(self.source), "task": self.task,
+                    "val_fraction": self.val_fraction, "test_fraction": self.test_fraction,
+                    "scale": self.scale}
         return {
             "source": str(self.source), "target": self.target, "time": self.time,
             "past_covariates": list(self.past_covariates),
@@ -174,12 +236,41 @@ class Data:
     @classmethod
     def from_description(cls, d: dict[str, Any], source: Any = None) -> Data:
         """The spec a model file describes, reading `source` (default: where it read)."""
+        if "window" not in d:  # sequences
+            return cls(source=d["source"] if source is None else source, task=d.get("task"),
+                       val_fraction=d["val_fraction"], test_fraction=d["test_fraction"],
+                       scale=d["scale"])
         return cls(source=d["source"] if source is None else source, target=d.get("target"),
                    column=d.get("column"), time=d.get("time"),
                    past_covariates=d.get("past_covariates", ()),
                    future_covariates=d.get("future_covariates", ()), group=d.get("group"),
                    window=d["window"], horizon=d["horizon"], val_fraction=d["val_fraction"],
                    test_fraction=d["test_fraction"], scale=d["scale"])
+
+
+def _as_arrays(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """x as float (n, time, features) and y as (n,) or (n, outputs); SpecError on a shape that
+    does not fit."""
+    try:
+        xa = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise must("Data.x", "an array of numbers of shape (n, time, features)",
+                   type(x).__name__) from None
+    if xa.ndim != 3:
+        raise SpecError(f"Data.x must have shape (n, time, features), but got shape "
+                        f"{xa.shape}" + (" (one feature? add it as a last axis of size 1)"
+                                         if xa.ndim == 2 else "") + ".")
+    try:
+        ya = np.asarray(y)
+        if ya.dtype.kind not in "iuf b":
+            ya = ya.astype(float)
+    except (TypeError, ValueError):
+        raise must("Data.y", "numbers, one label or value per sequence", type(y).__name__) \
+            from None
+    if ya.ndim not in (1, 2) or len(ya) != len(xa):
+        raise SpecError(f"Data.y must hold one label (or row of numbers) per sequence of x: x "
+                        f"has {len(xa)} sequences, but y has shape {ya.shape}.")
+    return xa, ya
 
 
 def _array_like(x: Any) -> bool:
@@ -635,11 +726,168 @@ def synthetic(n: int = SYNTHETIC_LENGTH, seed: int = 0) -> np.ndarray:
     return 0.01 * t + seasonal + 0.2 * rng.standard_normal(n)
 
 
-def prepare(data: Data, base_dir: Path | None = None) -> Windows:
-    """Load, check, window, split and scale: everything a trial needs from the data."""
+def prepare(data: Data, base_dir: Path | None = None, seed: int = 0) -> Windows:
+    """Load, check, window, split and scale: everything a trial needs from the data. `seed`
+    draws the validation and test sequences of a sequence set (series split in time order)."""
+    if data.sequences:
+        return prepare_sequences(data, base_dir, seed)
     frame, name, where = load_frame(data, base_dir)
     series = series_of(data, frame, where)
     windows = make_windows(series, dataclasses.replace(
         data, target=list(roles(data, frame, where)[0])), name)
     return dataclasses.replace(windows, summary=describe_read(data, frame, series, windows,
                                                              name))
+
+
+# Sequences: a label or numbers per sequence.
+
+
+def load_sequences(data: Data, base_dir: Path | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """(x, y, short name, where) of a sequence set: arrays, a bundled set or an .npz file
+    (read without unpickling: it holds arrays, never code)."""
+    if data.x is not None:
+        return data.x, data.y, "arrays", "the arrays"
+    src = str(data.source)
+    if src in SEQUENCES:
+        with resources.files("sweeper.datasets").joinpath(SEQUENCES[src]).open("rb") as fh:
+            with np.load(fh, allow_pickle=False) as npz:
+                return (*_as_arrays(npz["x"], npz["y"]), src, src)
+    path = Path(src)
+    if base_dir is not None and not path.is_absolute():
+        path = base_dir / path
+    if not path.is_file():
+        raise SpecError(f"Data.source {src!r} is neither a bundled set "
+                        f"({', '.join(SEQUENCES)}) nor an existing file (looked for {path}).")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in ("x", "y") if k not in npz.files]
+            if missing:
+                raise SpecError(f"Data.source {path.name} holds {', '.join(npz.files) or 'no '}"
+                                f" arrays but not {' and '.join(missing)}; save it with "
+                                "numpy.savez(path, x=..., y=...).")
+            return (*_as_arrays(npz["x"], npz["y"]), path.stem, path.name)
+    except SpecError:
+        raise
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise SpecError(f"Data.source {path.name} holds Python objects, not plain arrays; "
+                            "sweeper does not unpickle data files. Save numeric arrays.") \
+                from None
+        raise SpecError(f"Data.source {path.name} is not a readable .npz file ({exc}).") \
+            from None
+    except (OSError, EOFError, KeyError) as exc:
+        raise SpecError(f"Data.source {path.name} is not a readable .npz file ({exc}).") \
+            from None
+
+
+def check_x(x: np.ndarray, where: str) -> None:
+    bad = ~np.isfinite(x)
+    if bad.any():
+        i, t, f = np.argwhere(bad)[0]
+        raise SpecError(f"Data.x in {where} has {int(bad.sum())} missing or infinite values "
+                        f"(first in sequence {i + 1}, step {t + 1}, feature {f + 1}); fill or "
+                        "drop them before sweeping.")
+
+
+def class_labels(y: np.ndarray, where: str) -> np.ndarray:
+    """y as integer classes 0..k-1, every one of them present; SpecError otherwise."""
+    if y.ndim != 1:
+        raise SpecError(f"Data.y in {where} must hold one class label per sequence, but has "
+                        f"shape {y.shape}.")
+    values = y.astype(float)
+    bad = np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))
+    if bad.size:
+        raise SpecError(f"Data.y in {where} must hold whole-number class labels 0..k-1, but "
+                        f"sequence {bad[0] + 1} has {y[bad[0]].item()!r}.")
+    labels = values.astype(int)
+    present = set(np.unique(labels).tolist())
+    k = max(present) + 1 if present else 0
+    absent = sorted(set(range(k)) - present)
+    if min(present, default=0) < 0 or absent:
+        raise SpecError(f"Data.y in {where} must number its classes 0..k-1 with every class "
+                        f"present, but got labels {', '.join(map(str, sorted(present)))}"
+                        + (f" (no {', '.join(map(str, absent))})" if absent else "")
+                        + "; renumber them from 0.")
+    return labels
+
+
+def split_sequences(labels: np.ndarray | None, n: int, data: Data, seed: int, where: str
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices of the training, validation and test sequences: drawn with `seed`, per class
+    when there are classes (stratified), so every class is in every split."""
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(labels == c) for c in range(labels.max() + 1)] \
+        if labels is not None else [np.arange(n)]
+    parts: tuple[list[np.ndarray], ...] = ([], [], [])
+    for c, idx in enumerate(groups):
+        idx = rng.permutation(idx)
+        n_val = max(1, round(len(idx) * data.val_fraction))
+        n_test = max(1, round(len(idx) * data.test_fraction)) if data.test_fraction else 0
+        if len(idx) - n_val - n_test < 1:
+            what = f"class {c} has {len(idx)} sequences" if labels is not None else \
+                f"the set has {len(idx)} sequences"
+            raise SpecError(f"Data.y in {where}: {what}; training, validation"
+                            + (" and test" if n_test else "") + f" need at least "
+                            f"{n_val + n_test + 1} of each class with these fractions "
+                            "(add sequences, or lower val_fraction and test_fraction).")
+        for part, chunk in zip(parts, (idx[n_val + n_test:], idx[:n_val],
+                                       idx[n_val:n_val + n_test]), strict=True):
+            part.append(chunk)
+    return tuple(np.sort(np.concatenate(p)) if p else np.zeros(0, int) for p in parts)
+
+
+def _columns_scaler(values: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:
+    """Offset and scale per last-axis column of training values (a constant one: centred)."""
+    flat = values.reshape(-1, values.shape[-1])
+    if how == "none":
+        return np.zeros(flat.shape[1]), np.ones(flat.shape[1])
+    if how == "standard":
+        offset, scale = flat.mean(axis=0), flat.std(axis=0)
+    else:
+        offset, scale = flat.min(axis=0), flat.max(axis=0) - flat.min(axis=0)
+    return offset, np.where(scale <= 1e-12 * np.maximum(1.0, np.abs(offset)), 1.0, scale)
+
+
+def prepare_sequences(data: Data, base_dir: Path | None = None, seed: int = 0) -> Windows:
+    """A sequence set as windows: every sequence one window, split by `seed` (stratified by
+    class), features (and numeric targets) scaled with the training sequences only."""
+    x, y, name, where = load_sequences(data, base_dir)
+    check_x(x, where)
+    kind = data.task or ("classify" if y.dtype.kind in "iub" else "regress")
+    labels = class_labels(y, where) if kind == "classify" else None
+    if labels is None:
+        targets = y.astype(float).reshape(len(y), -1)
+        if not np.isfinite(targets).all():
+            i = int(np.argwhere(~np.isfinite(targets))[0][0])
+            raise SpecError(f"Data.y in {where} has missing or infinite values (first for "
+                            f"sequence {i + 1}).")
+    train, val, test = split_sequences(labels, len(x), data, seed, where)
+    offset, scale = _columns_scaler(x[train], data.scale)
+    xs = ((x - offset) / scale).astype(np.float32)
+    if labels is not None:
+        counts = np.bincount(labels[train], minlength=labels.max() + 1)
+        task: Any = Classify(x.shape[2], len(counts), x.shape[1], offset, scale,
+                             counts / counts.sum(), bool(counts.max() > 1.5 * counts.min()))
+        ys = labels.astype(np.float32)[:, None]
+        what = (f"task classify, {task.n_classes} classes ({int(np.bincount(labels).min())}-"
+                f"{int(np.bincount(labels).max())} sequences each)")
+        if data.task is None and name not in SEQUENCES:
+            what += " (y are whole numbers; say Data(task='regress') for numbers)"
+    else:
+        y_offset, y_scale = _columns_scaler(targets[train], data.scale)
+        task = Regress(x.shape[2], targets.shape[1], x.shape[1], offset, scale, y_offset,
+                       y_scale)
+        ys = ((targets - y_offset) / y_scale).astype(np.float32)
+        what = f"task regress, {targets.shape[1]} number{'s' if targets.shape[1] > 1 else ''} " \
+               "per sequence"
+    at = np.column_stack([np.zeros(len(x), int), np.arange(len(x))])
+    empty = np.zeros((len(x), 0), np.float32)
+    pick = {"train": train, "val": val, "test": test}
+    windows = Windows(xs[train], ys[train], xs[val], ys[val], xs[test], ys[test], name, task,
+                      *(empty[pick[s]] for s in pick), *(at[pick[s]] for s in pick))
+    summary = (f"{name}: {len(x)} sequences of {x.shape[1]} steps x {x.shape[2]} features; "
+               f"{what}; {len(train)} training, {len(val)} validation and {len(test)} test "
+               f"sequences" + (f", stratified by class (seed {seed})" if labels is not None
+                               else f" (drawn with seed {seed})"))
+    return dataclasses.replace(windows, summary=summary)

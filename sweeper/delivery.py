@@ -34,7 +34,19 @@ import torch
 from optuna.artifacts import FileSystemArtifactStore, upload_artifact
 
 from . import __version__, keys
-from .data import Data, Series, Windows, load_frame, series_of, split_sizes, window_index
+from .data import (
+    Data,
+    Series,
+    Windows,
+    check_x,
+    class_labels,
+    load_frame,
+    load_sequences,
+    series_of,
+    split_sequences,
+    split_sizes,
+    window_index,
+)
 from .model import EnsembleLSTM, build
 from .record import Record, json_safe
 from .task import from_description as task_from_description
@@ -47,13 +59,14 @@ REMOVED = b"sweeper: model file removed\n"
 
 
 def meta_for(study: str, trial: int, config: dict[str, Any], data: Data, windows: Windows,
-             seeds: list[int], best_epochs: list[int]) -> dict[str, Any]:
+             seeds: list[int], best_epochs: list[int], split_seed: int = 0) -> dict[str, Any]:
     """Everything besides the weights that a model file holds: enough to rebuild the repeats
-    and to cut and scale new data exactly as the study did (the task holds the scalers)."""
+    and to cut and scale new data exactly as the study did (the task holds the scalers;
+    `split_seed` drew a sequence set's validation and test sequences)."""
     return json_safe({
         "sweeper_version": __version__, "study": study, "trial": trial, "config": config,
         "data": data.describe(), "task": windows.task.describe(), "seeds": seeds,
-        "best_epochs": best_epochs,
+        "best_epochs": best_epochs, "split_seed": split_seed,
     })
 
 
@@ -176,15 +189,24 @@ class DeliveredModel:
             np.zeros((width, 0, self.task.n_outputs), np.float32)
 
     def losses(self, x: np.ndarray, k: np.ndarray, y: np.ndarray) -> tuple[float, list[float]]:
-        """(loss of the averaged prediction, each repeat's loss) on scaled windows, with the
-        configuration's loss function."""
+        """(loss of the delivered prediction, each repeat's loss) on scaled windows, with the
+        task's loss (the configuration's loss function for numbers)."""
         pred = self.predict_scaled(x, k).astype(np.float64)
-        return (self.task.loss(self.config["loss"], pred.mean(axis=0), y),
+        return (self.task.loss(self.config["loss"], self.task.combine(pred), y),
                 [self.task.loss(self.config["loss"], p, y) for p in pred])
 
     def losses_on(self, windows: Windows, split: str) -> tuple[float, list[float]]:
         """`losses` on a split of prepared windows ("val" or "test")."""
         return self.losses(*windows.split(split))
+
+    def scores_on(self, windows: Windows, split: str) -> dict[str, float]:
+        """The task's metrics (accuracy, ...) of the delivered prediction on a split; empty
+        for a task without metrics."""
+        if not self.task.metric_names:
+            return {}
+        x, k, y = windows.split(split)
+        return self.task.scores(self.task.combine(self.predict_scaled(x, k).astype(np.float64)),
+                                y)
 
     def _frame(self, data: Any) -> tuple[pd.DataFrame, str, Data, bool]:
         """(frame, where, spec to read it with, whether it is the study's own data)."""
@@ -219,8 +241,69 @@ class DeliveredModel:
             spec = dataclasses.replace(spec, time=None)  # new data may come without times
         return frame, where, dataclasses.replace(spec, target=list(self.task.targets)), False
 
+    def _sequences(self, data: Any) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+        """(x, labels or numbers if known, split per sequence) for a sequence model."""
+        t = self.task
+        if data is None:
+            spec = Data.from_description(self.data)
+            if spec.source == "arrays":
+                raise SpecError("this model was trained on arrays, which it does not carry; "
+                                "pass the sequences to predict.")
+            x, y, _, where = load_sequences(spec, self.base_dir)
+            labels = class_labels(y, where) if t.kind == "classify" else None
+            parts = split_sequences(labels, len(x), spec, int(self.meta.get("split_seed", 0)),
+                                     where)
+            split = np.empty(len(x), dtype=object)
+            for name, idx in zip(("train", "validation", "test"), parts, strict=True):
+                split[idx] = name
+            return x, y, list(split)
+        if isinstance(data, (str, Path)):
+            x, y, _, _ = load_sequences(Data(source=str(data), task=t.kind), None)
+        else:
+            x, y = np.asarray(data, dtype=float), None
+        if x.ndim != 3 or x.shape[1:] != (t.length, t.n_features):
+            raise SpecError(f"the sequences have shape {x.shape}; this model reads sequences "
+                            f"of {t.length} steps x {t.n_features} features, shape (n, "
+                            f"{t.length}, {t.n_features}).")
+        check_x(x, "the sequences")
+        return x, y, ["new"] * len(x)
+
+    def _sequence_rows(self, data: Any) -> tuple[pd.DataFrame, np.ndarray]:
+        """One row per sequence: its class (with each class's probability, averaged over the
+        repeats) or its numbers."""
+        t = self.task
+        x, y, split = self._sequences(data)
+        scaled = ((x - t.offset) / t.scale).astype(np.float32)
+        raw = self.predict_scaled(scaled).astype(np.float64)
+        columns: dict[str, Any] = {"sequence": np.arange(1, len(x) + 1), "split": split}
+        if t.kind == "classify":
+            probs = t.inverse(raw, None)  # (R, n, k)
+            mean = probs.mean(axis=0)
+            pick = mean.argmax(axis=1)
+            own = probs[:, np.arange(len(x)), pick]
+            if y is not None:
+                columns["label"] = np.asarray(y).astype(int)
+            columns.update(prediction=pick, probability=mean[np.arange(len(x)), pick],
+                           lowest=own.min(axis=0), highest=own.max(axis=0))
+            for c in range(t.n_classes):
+                columns[f"p_{c}"] = mean[:, c]
+            return pd.DataFrame(columns), pick[None].repeat(len(probs), 0)
+        values = t.inverse(raw, None)  # (R, n, outputs)
+        n_out = values.shape[2]
+        frame = pd.DataFrame({k: np.repeat(v, n_out) for k, v in columns.items()})
+        if n_out > 1:
+            frame["variable"] = np.tile(list(t.targets), len(x))
+        known = None if y is None else np.asarray(y, dtype=float).reshape(len(x), -1)
+        frame["target"] = np.nan if known is None else known.reshape(-1)
+        frame["prediction"] = values.mean(axis=0).reshape(-1)
+        frame["lowest"] = values.min(axis=0).reshape(-1)
+        frame["highest"] = values.max(axis=0).reshape(-1)
+        return frame, values.reshape(len(values), -1)
+
     def _rows(self, data: Any) -> tuple[pd.DataFrame, np.ndarray]:
         """The prediction table and each repeat's prediction per row (n_repeats, n_rows)."""
+        if self.task.kind != "forecast":
+            return self._sequence_rows(data)
         frame, where, spec, own = self._frame(data)
         t = self.task
         try:
@@ -329,11 +412,18 @@ class DeliveredModel:
 
         `data`: None for the study's own data, a CSV path or a DataFrame in the study's format
         (for future covariates, rows after the last target value give them for the forecast
-        period), or, for a model of one series, a list, array or Series of its values."""
+        period), or, for a model of one series, a list, array or Series of its values.
+
+        For sequences (classify, regress): one row per sequence, `sequence` (1-based) and
+        `split`; for classes `label` (when known), `prediction` (the class of the highest
+        averaged probability), its `probability`, the repeats' `lowest` and `highest`
+        probability of it, and `p_0` ... per class; `data` is an array (n, time, features) or
+        an .npz file."""
         return self._rows(data)[0]
 
     def predict_members(self, data: Any = None) -> np.ndarray:
-        """Each repeat's prediction per row of `predict(data)`: (n_repeats, n_rows)."""
+        """Each repeat's prediction per row of `predict(data)`: (n_repeats, n_rows); for
+        classes, the class each repeat would pick."""
         return self._rows(data)[1]
 
     def describe(self) -> str:
@@ -480,17 +570,31 @@ def test_score(model: DeliveredModel, windows: Windows, trial: int) -> dict[str,
     if windows.n_test == 0:
         return None
     delivered, repeats = model.losses_on(windows, "test")
-    return json_safe({"trial": trial, "loss": model.config["loss"], "delivered": delivered,
-                      "repeats": repeats,
-                      "naive": windows.baseline(model.config["loss"], "test"),
-                      "n_windows": windows.n_test})
+    out = {"trial": trial, "loss": loss_name(model.task, model.config["loss"]),
+           "delivered": delivered, "repeats": repeats,
+           "naive": windows.baseline(model.config["loss"], "test"),
+           "n_windows": windows.n_test}
+    scores = model.scores_on(windows, "test")
+    if scores:
+        out["scores"] = scores
+        out["majority"] = model.task.majority(windows.test_y)
+    return json_safe(out)
+
+
+def loss_name(task: Any, configured: str) -> str:
+    """The loss a task is scored with: cross-entropy for classes, else the configured one."""
+    return "cross-entropy" if task.kind == "classify" else configured
 
 
 def test_line(test: dict[str, Any]) -> str:
     repeats = ", ".join(f"{v:.4g}" for v in test["repeats"])
+    scores = "".join(f", {k.replace('_', '-')} {v:.3f}" for k, v in
+                     (test.get("scores") or {}).items())
+    majority = (f"; the majority class: accuracy {test['majority']:.3f}"
+                if "majority" in test else "")
     return (f"Test split of trial #{test['trial']} ({test['n_windows']} windows, scored once, "
-            f"never used to choose): delivered model {test['loss']} {test['delivered']:.4g} "
-            f"(repeats {repeats}; naive forecast {test['naive']:.4g})")
+            f"never used to choose): delivered model {test['loss']} {test['delivered']:.4g}"
+            f"{scores} (repeats {repeats}; naive {test['naive']:.4g}{majority})")
 
 
 def score_test(study: optuna.Study, windows: Windows, artifacts: str | None

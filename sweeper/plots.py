@@ -30,6 +30,7 @@ class CurveFigureData(NamedTuple):
     title: str
     caption: str  # label and reason, wrapped
     grad_norm: np.ndarray | None  # (n_repeats, n_epochs) or None
+    metrics: dict[str, np.ndarray] | None = None  # validation accuracy, ...: name -> curves
 
 
 def _pad(rows: list[Any]) -> np.ndarray:
@@ -42,7 +43,8 @@ def _pad(rows: list[Any]) -> np.ndarray:
 
 def curve_figure_data(train: list[Any], val: list[Any], *, title: str, label: str = "",
                       reason: str = "", best_epochs: list[int | None] | None = None,
-                      grad_norm: list[Any] | None = None) -> CurveFigureData:
+                      grad_norm: list[Any] | None = None,
+                      metrics: dict[str, list[Any]] | None = None) -> CurveFigureData:
     """Everything the learning-curve figure shows, from per-repeat curves (ragged lists ok)."""
     tr, va = _pad(train), _pad(val)
     both = np.concatenate([tr[np.isfinite(tr)], va[np.isfinite(va)]])
@@ -55,6 +57,7 @@ def curve_figure_data(train: list[Any], val: list[Any], *, title: str, label: st
         epochs=np.arange(1, tr.shape[1] + 1), train=tr, val=va, best_epochs=list(best_epochs),
         log_y=log_y, title=title, caption="\n".join(textwrap.wrap(caption, 110)),
         grad_norm=None if grad_norm is None else _pad(grad_norm),
+        metrics={k: _pad(v) for k, v in metrics.items()} if metrics else None,
     )
 
 
@@ -76,12 +79,14 @@ def draw_curves(data: CurveFigureData) -> Any:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    rows = 2 if data.grad_norm is not None else 1
+    panels = ["loss"] + (["grad"] if data.grad_norm is not None else []) + \
+        list(data.metrics or {})
+    rows = len(panels)
     # Fixed margins: a layout engine would double the drawing time, once per trial.
-    fig = Figure(figsize=(8, 4.8 if rows == 1 else 6.4))
+    fig = Figure(figsize=(8, 4.8 + 1.6 * (rows - 1)))
     fig.subplots_adjust(left=0.12, right=0.98, top=0.94, bottom=0.08, hspace=0.06)
     axes = fig.subplots(rows, 1, sharex=True, squeeze=False,
-                        height_ratios=[3, 1][:rows])[:, 0]
+                        height_ratios=[3] + [1] * (rows - 1))[:, 0]
     ax = axes[0]
     for r in range(data.train.shape[0]):
         ax.plot(data.epochs, data.train[r], color=TRAIN_COLOR, alpha=0.8, lw=1,
@@ -100,12 +105,17 @@ def draw_curves(data: CurveFigureData) -> Any:
     ax.text(0.01, 0.02, data.caption, transform=ax.transAxes, fontsize=8, va="bottom",
             bbox={"boxstyle": "round", "fc": "white", "alpha": 0.85, "lw": 0.5})
     if data.grad_norm is not None:
-        g = axes[1]
+        g = axes[panels.index("grad")]
         for r in range(data.grad_norm.shape[0]):
             g.plot(data.epochs[: data.grad_norm.shape[1]], data.grad_norm[r], color="tab:gray",
                    lw=1, alpha=0.8)
         _log_axis(g)
         g.set_ylabel("grad norm")
+    for name, curves in (data.metrics or {}).items():
+        m = axes[panels.index(name)]
+        for r in range(curves.shape[0]):
+            m.plot(data.epochs[: curves.shape[1]], curves[r], color=VAL_COLOR, lw=1, alpha=0.8)
+        m.set_ylabel(f"val {name.replace('_', '-')}")
     axes[-1].set_xlabel("epoch")
     return fig
 
@@ -285,4 +295,77 @@ def draw_forecast(data: ForecastFigureData) -> Any:
     ax.set_ylabel("value")
     ax.set_title(data.title)
     ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+class ConfusionData(NamedTuple):
+    """Counts of (true class, predicted class) for one split."""
+
+    counts: np.ndarray  # (n_classes, n_classes): rows true, columns predicted
+    title: str
+
+
+def confusion_data(rows: Any, split: str, title: str) -> ConfusionData:
+    """From a classification model's `predict` table (label, prediction per sequence)."""
+    part = rows[rows["split"] == split] if split in set(rows["split"]) else rows
+    k = sum(c.startswith("p_") for c in rows.columns)
+    counts = np.zeros((k, k), dtype=int)
+    for true, pred in zip(part["label"].astype(int), part["prediction"].astype(int),
+                          strict=True):
+        counts[true, pred] += 1
+    accuracy = np.trace(counts) / max(1, counts.sum())
+    return ConfusionData(counts, f"{title}: {split}, accuracy {accuracy:.3f}")
+
+
+def draw_confusion(data: ConfusionData) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    k = len(data.counts)
+    fig = Figure(figsize=(1.2 + 0.5 * k, 1.0 + 0.5 * k), layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(data.counts, cmap="Blues")
+    for i in range(k):
+        for j in range(k):
+            if data.counts[i, j]:
+                ax.text(j, i, str(data.counts[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if data.counts[i, j] > data.counts.max() / 2 else "black")
+    ax.set_xticks(range(k))
+    ax.set_yticks(range(k))
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(data.title, fontsize=9)
+    return fig
+
+
+def model_figure(rows: Any, title: str) -> tuple[str, Any]:
+    """The figure of a delivered model's predictions that suits its task: (file name,
+    Figure). Forecasts: target against prediction and band over time; classes: the confusion
+    matrix of the validation sequences; numbers: prediction against target."""
+    if "label" in rows or "probability" in rows:
+        return "confusion.png", draw_confusion(confusion_data(rows, "validation", title))
+    if "sequence" in rows:
+        return "predictions.png", draw_scatter(rows, title)
+    return "forecast.png", draw_forecast(forecast_figure_data(rows, title))
+
+
+def draw_scatter(rows: Any, title: str) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5, 5), layout="constrained")
+    ax = fig.subplots()
+    for split, color in (("train", TRAIN_COLOR), ("validation", VAL_COLOR), ("test", "tab:red"),
+                         ("new", "tab:gray")):
+        part = rows[rows["split"] == split]
+        if len(part) and part["target"].notna().any():
+            ax.scatter(part["target"], part["prediction"], s=8, color=color, label=split)
+    ax.set_xlabel("target")
+    ax.set_ylabel("prediction (mean of repeats)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
     return fig

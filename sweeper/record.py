@@ -85,6 +85,10 @@ def trial_attrs(config: dict[str, Any], seeds: list[int], device: Any, result: A
             "val": [round_curve(result.curve(r)[1]) for r in range(n)],
             "grad_norm": [round_curve(result.signals(r)[0]) for r in range(n)],
             "weight_norm": [round_curve(result.signals(r)[1]) for r in range(n)],
+            # the task's validation metrics per epoch (accuracy, ...), where it has any
+            **{f"val_{name}": [round_curve(values[r, :int(result.n_epochs_run[r])])
+                               for r in range(n)]
+               for name, values in result.metrics.items()},
         },
     }
 
@@ -179,6 +183,17 @@ class Record:
     @property
     def grad_norms(self) -> list[list[float]]:
         return _floats(self.get(keys.CURVES, {}).get("grad_norm"))
+
+    @property
+    def metric_curves(self) -> dict[str, list[list[float]]]:
+        """The task's validation metrics per repeat and epoch, by name (accuracy, ...)."""
+        stored = self.get(keys.CURVES, {})
+        return {k[len("val_"):]: _floats(v) for k, v in stored.items() if k.startswith("val_")}
+
+    @property
+    def delivered_scores(self) -> dict[str, float]:
+        """The delivered model's validation metrics (accuracy, ...), where the task has any."""
+        return dict(self.get(keys.DELIVERED, {}).get("scores") or {})
 
     @property
     def member_epochs(self) -> int:

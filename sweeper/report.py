@@ -19,7 +19,8 @@ from .record import Record
 # Stored attrs too bulky for a CSV cell; they stay in the storage.
 BULKY = (keys.CURVES, keys.EVIDENCE)
 # Files `write_report` writes, cleared before it writes them again.
-WRITES = ("trials.csv", "overview.png", "best-trials.png", "forecast.png", "trial-*.png")
+WRITES = ("trials.csv", "overview.png", "best-trials.png", "forecast.png", "confusion.png",
+          "predictions.png", "trial-*.png")
 FIGURES_FOR_BEST = 10  # per-trial learning-curve figures written by the report
 
 COLUMNS = [keys.LABEL, keys.AGREEMENT, keys.VAL_LOSS, keys.OVERFIT_GAP, keys.SPREAD, keys.PENALTY,
@@ -51,6 +52,13 @@ def trial_table(study: optuna.Study) -> pd.DataFrame:
     table["delivered_val"] = (df[delivered].map(lambda d: d.get("val_loss")
                                                 if isinstance(d, dict) else None)
                               if delivered in df.columns else None)
+    if delivered in df.columns:  # the task's metrics of the delivered model (accuracy, ...)
+        names = sorted({k for d in df[delivered] if isinstance(d, dict)
+                        for k in (d.get("scores") or {})})
+        for name in names:
+            table[f"val_{name}"] = df[delivered].map(
+                lambda d, name=name: (d.get("scores") or {}).get(name)
+                if isinstance(d, dict) else None)
     table["state"] = state
     return table
 
@@ -88,9 +96,11 @@ def best_summary(study: optuna.Study) -> str:
     delivered, model = best.get(keys.DELIVERED), best.get(keys.MODEL)
     if delivered:
         epochs = ", ".join(str(e) for e in delivered["best_epochs"])
+        scores = "".join(f", {k.replace('_', '-')} {v:.3f}"
+                         for k, v in (delivered.get("scores") or {}).items())
         lines.append(f"  model:          {len(delivered['best_epochs'])} repeats at epochs "
                      f"{epochs}, predictions averaged: validation loss "
-                     f"{delivered['val_loss']:.4g}"
+                     f"{delivered['val_loss']:.4g}{scores}"
                      + (f"; file {model['file']} ({model['bytes'] / 1e6:.2f} MB)" if model
                         else "; no model file (the sweep ran without an artifact folder)"))
     return "\n".join(lines)
@@ -101,7 +111,7 @@ def write_report(study: optuna.Study, out: Path, test: dict | None = None,
     """Write trials.csv and figures into `out` (replacing what an earlier report wrote there);
     return the text report. `test` is the test split's result and `forecast` the best trial's
     predictions on the study's data, when there are."""
-    from .plots import draw_curves, draw_forecast, forecast_figure_data, save_png
+    from .plots import draw_curves, model_figure, save_png
     from .review import complete_trials, study_figures, test_sentence, trial_figure_data
 
     out.mkdir(parents=True, exist_ok=True)
@@ -149,9 +159,9 @@ def write_report(study: optuna.Study, out: Path, test: dict | None = None,
         written.append(save_png(fig, out / name))
     if forecast is not None:
         best = min(complete_trials(study), key=lambda t: t.value)
-        written.append(save_png(draw_forecast(forecast_figure_data(
-            forecast, f"{study.study_name}: best trial #{best.number}'s delivered model")),
-            out / "forecast.png"))
+        name, figure = model_figure(
+            forecast, f"{study.study_name}: best trial #{best.number}'s delivered model")
+        written.append(save_png(figure, out / name))
     for t in complete_trials(study)[:FIGURES_FOR_BEST]:
         written.append(save_png(draw_curves(trial_figure_data(Record.of(t))),
                                 out / f"trial-{t.number}.png"))

@@ -26,10 +26,9 @@ from .plots import (
     CurveFigureData,
     curve_figure_data,
     draw_curves,
-    draw_forecast,
     draw_multiple_runs,
     draw_overview,
-    forecast_figure_data,
+    model_figure,
     overview_data,
     save_png,
 )
@@ -50,6 +49,7 @@ def trial_figure_data(rec: Record) -> CurveFigureData:
         title=f"trial {rec.number}: model train vs validation loss ({len(val)} repeats)",
         label=rec.label or "", reason=rec.get(keys.REASON, ""),
         best_epochs=rec.best_epochs or None, grad_norm=rec.grad_norms or None,
+        metrics=rec.metric_curves or None,
     )
 
 
@@ -60,9 +60,13 @@ def _fmt(v: Any) -> str:
 def test_sentence(test: dict[str, Any]) -> str:
     """The best trial's delivered model on the test split, in one sentence."""
     repeats = ", ".join(f"{v:.4g}" for v in test["repeats"])
+    scores = "".join(f", {k.replace('_', '-')} {v:.3f}"
+                     for k, v in (test.get("scores") or {}).items())
+    majority = (f"; the majority class's accuracy: {test['majority']:.3f}"
+                if "majority" in test else "")
     return (f"On the {test['n_windows']} test windows, scored once and never used to choose: "
-            f"{test['loss']} {test['delivered']:.4g} for the delivered model (each repeat: "
-            f"{repeats}; the naive forecast: {test['naive']:.4g}).")
+            f"{test['loss']} {test['delivered']:.4g}{scores} for the delivered model (each "
+            f"repeat: {repeats}; the naive forecast: {test['naive']:.4g}{majority}).")
 
 
 def trial_note(rec: Record, test: dict[str, Any] | None = None) -> str:
@@ -100,10 +104,12 @@ def trial_note(rec: Record, test: dict[str, Any] | None = None) -> str:
     if delivered:
         epochs = ", ".join(str(e) for e in delivered.get("best_epochs", []))
         repeats = ", ".join(_fmt(v) for v in delivered.get("repeat_val_loss", []))
+        scores = "".join(f", {k.replace('_', '-')} {v:.3f}"
+                         for k, v in (delivered.get("scores") or {}).items())
         lines += ["", f"**Delivered model.** The {len(delivered.get('best_epochs', []))} repeats "
                       f"at their best validation epochs ({epochs}), predictions averaged: "
-                      f"validation loss {_fmt(delivered.get('val_loss'))} (each repeat: "
-                      f"{repeats})."
+                      f"validation loss {_fmt(delivered.get('val_loss'))}{scores} (each "
+                      f"repeat's loss: {repeats})."
                   + (f" Model file `{model['file']}` ({model['bytes'] / 1e6:.2f} MB), an "
                      "artifact of this trial, kept whole while the trial is among the "
                      f"{model.get('keep', '?')} best." if model else "")]
@@ -149,17 +155,17 @@ def publish_test(study: optuna.Study, test: dict[str, Any]) -> None:
 
 
 def publish_forecast(study: optuna.Study, artifacts: str, base_dir: Path | None = None) -> None:
-    """The best trial's delivered model on the study's data as the study's forecast.png:
-    target against the prediction and the repeats' band, splits shaded."""
+    """The best trial's delivered model on the study's data as a study figure: for forecasts
+    target against prediction and the repeats' band (forecast.png), for classes the
+    validation confusion matrix (confusion.png)."""
     from .delivery import from_study
 
     if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
         return
     model = from_study(study, artifacts, base_dir=base_dir)
-    figure = draw_forecast(forecast_figure_data(
-        model.predict(), f"{study.study_name}: best trial #{model.meta['trial']}'s delivered "
-                         "model"))
-    publish_study_figures(study, artifact_store(artifacts), {"forecast.png": figure})
+    name, figure = model_figure(model.predict(), f"{study.study_name}: best trial "
+                                                 f"#{model.meta['trial']}'s delivered model")
+    publish_study_figures(study, artifact_store(artifacts), {name: figure})
 
 
 def study_note(spec: dict[str, Any], baseline: dict[str, float]) -> str:

@@ -167,7 +167,9 @@ class AfterTrial:
         if rec.state == "complete":
             what = (f"{rec.label or '?':8s} score {rec.value:.4g} = val "
                     f"{rec.number_of(keys.VAL_LOSS):.4g} + penalty "
-                    f"{rec.number_of(keys.PENALTY):.4g}")
+                    f"{rec.number_of(keys.PENALTY):.4g}"
+                    + "".join(f", {k.replace('_', '-')} {v:.3f}"
+                              for k, v in rec.delivered_scores.items()))
         elif rec.state == "pruned":
             what = f"pruned   {rec.get(keys.PRUNE_REASON, '')}"
         else:

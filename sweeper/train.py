@@ -61,6 +61,8 @@ class TrainResult:
     states: list[dict[str, torch.Tensor]] = field(default_factory=list)
     # Each repeat's last weights (where it stopped), likewise; what plain training hands back.
     final_states: list[dict[str, torch.Tensor]] = field(default_factory=list)
+    # The task's validation metrics per epoch (accuracy, ...): name -> (n_repeats, n_epochs).
+    metrics: dict[str, np.ndarray] = field(default_factory=dict)
 
     def curve(self, r: int) -> tuple[np.ndarray, np.ndarray]:
         """Repeat r's curves, trimmed to the epochs it trained."""
@@ -90,6 +92,7 @@ def combine(first: TrainResult, rest: TrainResult) -> TrainResult:
         np.concatenate([first.train_fit, rest.train_fit]),
         np.concatenate([first.best_epoch, rest.best_epoch]), first.states + rest.states,
         first.final_states + rest.final_states,
+        {k: stack(first.metrics[k], rest.metrics[k]) for k in first.metrics},
     )
 
 
@@ -204,7 +207,7 @@ class SequentialEngine:
     def epoch(self) -> tuple[list[float], ...]:
         d, loss, clip = self.data, self.config["loss"], self.config.get("grad_clip")
         member_loss = d.task.member_loss
-        train, val, gnorm, wnorm = [], [], [], []
+        train, val, gnorm, wnorm, scores = [], [], [], [], []
         for r in self.active:
             model, opt, member = self.models[r], self.opts[r], self.members[r]
             model.train()
@@ -223,13 +226,15 @@ class SequentialEngine:
                 total += batch_loss.detach() * len(yb)
             model.eval()
             with torch.no_grad():
-                v = member_loss(loss, model(d.vx, None, d.vk)[None], d.vy[None])[0]
+                pred = model(d.vx, None, d.vk)[None]
+                v = member_loss(loss, pred, d.vy[None])[0]
                 w = _flat_norms([p.detach() for p in params], 1)[0]
+                scores.append(_scores(d.task, pred, d.vy)[0])
             train.append(float(total) / d.n_train)
             val.append(float(v))
             gnorm.append(float(grad_total) / len(batches))
             wnorm.append(float(w))
-        return train, val, gnorm, wnorm
+        return train, val, gnorm, wnorm, scores
 
     def fit_loss(self) -> list[float]:
         """Each active repeat's loss on the training windows, dropout off."""
@@ -299,10 +304,12 @@ class VectorizedEngine:
             total += per_member.detach() * yb.shape[1]
         model.eval()
         with torch.no_grad():
-            v = member_loss(loss, model(d.vx, None, d.vk), d.vy[None])
+            pred = model(d.vx, None, d.vk)
+            v = member_loss(loss, pred, d.vy[None])
             w = _flat_norms([p.detach() for p in params], n_active)
+            scores = _scores(d.task, pred, d.vy)
         return ((total / d.n_train).tolist(), v.tolist(),
-                (grad_total / len(batches)).tolist(), w.tolist())
+                (grad_total / len(batches)).tolist(), w.tolist(), scores)
 
     def fit_loss(self) -> list[float]:
         """Each active repeat's loss on the training windows, dropout off."""
@@ -347,6 +354,14 @@ class VectorizedEngine:
                     k: v.index_select(0, idx) if torch.is_tensor(v) and v.dim() > 0 else v
                     for k, v in old_state[old].items()
                 }
+
+
+def _scores(task: Any, pred: torch.Tensor, y: torch.Tensor) -> list[dict[str, float]]:
+    """The task's validation metrics per member (empty dicts for a task without any)."""
+    if not task.metric_names:
+        return [{} for _ in range(pred.shape[0])]
+    values = task.metrics(pred, y[None])
+    return [{k: float(v[i]) for k, v in values.items()} for i in range(pred.shape[0])]
 
 
 def _copy(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -429,6 +444,7 @@ def train_repeats(
     runner = _ENGINES[choice["engine"]](config, members, seeds, data, device)
 
     train, val, gnorm, wnorm = (np.full((n_repeats, n_epochs), np.nan) for _ in range(4))
+    metrics = {k: np.full((n_repeats, n_epochs), np.nan) for k in windows.task.metric_names}
     n_run = np.zeros(n_repeats, dtype=int)
     fit = np.full(n_repeats, np.nan)
     stops: list[Stop | None] = [None] * n_repeats
@@ -438,9 +454,11 @@ def train_repeats(
 
     for epoch in range(n_epochs):
         stopped, improved = [], []
-        for r, t_loss, v_loss, g, w in zip(runner.active, *runner.epoch(), strict=True):
+        for r, t_loss, v_loss, g, w, m in zip(runner.active, *runner.epoch(), strict=True):
             train[r, epoch], val[r, epoch] = t_loss, v_loss
             gnorm[r, epoch], wnorm[r, epoch] = g, w
+            for k, value in m.items():
+                metrics[k][r, epoch] = value
             n_run[r] = epoch + 1
             if not (math.isfinite(t_loss) and math.isfinite(v_loss)):
                 why = f"loss became non-finite at epoch {epoch + 1}"
@@ -477,4 +495,5 @@ def train_repeats(
             final[r] = runner.current_state(r)
     states = [runner.best_state(r) for r in range(n_repeats)]
     return TrainResult(train, val, n_run, stops, gnorm, wnorm, interrupted,
-                       time.perf_counter() - start, choice, fit, best_epoch, states, final)
+                       time.perf_counter() - start, choice, fit, best_epoch, states, final,
+                       metrics)

@@ -147,7 +147,7 @@ class TrialObjective:
             # One run first; the other repeats only for a configuration that may rank high.
             result = train(seeds[:1], on_report)
             first_meta = meta_for(spec.name, trial.number, config, spec.data, self.windows,
-                                  seeds[:1], [int(e) for e in result.best_epoch])
+                                  seeds[:1], [int(e) for e in result.best_epoch], spec.seed)
             screened = None if prune_reason else self._screen(trial, result, first_meta)
             if screened:
                 prune_reason.append(screened)
@@ -163,7 +163,7 @@ class TrialObjective:
         storage_s += time.perf_counter() - t0
         t0 = time.perf_counter()
         meta = meta_for(spec.name, trial.number, config, spec.data, self.windows, seeds,
-                        [int(e) for e in result.best_epoch])
+                        [int(e) for e in result.best_epoch], spec.seed)
         model = DeliveredModel(meta, result.states)
         delivered = delivered_losses(model, self.windows)
         runs, parts = self._judge(result, baseline, reference, delivered)
@@ -172,7 +172,8 @@ class TrialObjective:
 
         attrs = record.trial_attrs(config, seeds, self.device, result, verdict, parts)
         attrs[keys.DELIVERED] = {"val_loss": delivered[0], "repeat_val_loss": delivered[1],
-                                 "best_epochs": meta["best_epochs"]}
+                                 "best_epochs": meta["best_epochs"],
+                                 "scores": model.scores_on(self.windows, "val")}
         diverged = diverged_reason(result, len(seeds), verdict.reason)
         if diverged:  # the run ended where its loss stopped being a number
             prune_reason.insert(0, diverged)
