@@ -374,22 +374,26 @@ def oracle_v3(es: EvalSet, truth: list[str], min_recall: float = 0.7
 
 TUTORIAL_LABEL = {"tutorial-100": "underfit", "tutorial-lstm1-sgd-mae": "underfit",
                   "tutorial-300": "underfit", "tutorial-800": "good", "tutorial-1200": "overfit"}
-# Confidence bins of the reliability table: [low, high).
-BINS = ((0.0, 0.6), (0.6, 0.8), (0.8, 0.9), (0.9, 1.01))
+# The reliability table's bins, [low, high): the confidences the diagnosis reports are shares of
+# six nearby thresholds (1/2, 2/3, 5/6, 1), so each bin holds one of them.
+BINS = ((0.0, 0.6, "0.5 or less"), (0.6, 0.75, "0.67"), (0.75, 0.95, "0.83"), (0.95, 1.01, "1"))
 
 
 def reliability(truth: list[str], runs: list[Diagnosis]) -> list[tuple[str, int, float]]:
-    """(bin, labels in it, share right) per confidence bin."""
+    """(bin, labels in it, share right) per confidence bin, then per label."""
     rows = []
-    for lo, hi in BINS:
-        idx = [i for i, r in enumerate(runs) if lo <= confidence(r) < hi]
-        right = np.mean([truth[i] == runs[i].label.value for i in idx]) if idx else float("nan")
-        rows.append((f"{lo:.1f}-{min(hi, 1.0):.1f}", len(idx), float(right)))
+    for lo, hi, name in BINS:
+        idx = [i for i, r in enumerate(runs) if lo <= r.confidence < hi]
+        rows.append((f"confidence {name}", len(idx), share_right(truth, runs, idx)))
+    for label in LABELS:
+        idx = [i for i, r in enumerate(runs) if r.label.value == label]
+        if idx:
+            rows.append((f"called {label}", len(idx), share_right(truth, runs, idx)))
     return rows
 
 
-def confidence(d: Diagnosis) -> float:
-    return float(getattr(d, "confidence", 1.0))
+def share_right(truth: list[str], runs: list[Diagnosis], idx: list[int]) -> float:
+    return float(np.mean([truth[i] == runs[i].label.value for i in idx])) if idx else float("nan")
 
 
 def evaluate_v3(path: Path, noise_draws: int) -> None:
@@ -458,8 +462,8 @@ def evaluate_v3(path: Path, noise_draws: int) -> None:
 
     for mode, runs in modes.items():
         print(f"reliability, {mode}: " + "; ".join(
-            f"confidence {b}: {n} labels, {right:.0%} right" if n else f"confidence {b}: none"
-            for b, n, right in reliability(truth, runs)))
+            f"{what}: {n} labels, {right:.0%} right" if n else f"{what}: none"
+            for what, n, right in reliability(truth, runs)))
 
     cases = sorted({m.get("case", "random") for m in es.meta})
     print("| case | runs | true labels | lone-file | in-sweep | ten-line |")

@@ -113,7 +113,17 @@ def test_diagnose_json_and_plot(keras_csv, tmp_path, capsys):
     assert main(["diagnose", str(keras_csv), "--json", "--plot", str(plot)]) == 0
     (result,) = json.loads(capsys.readouterr().out)
     assert result["label"] == "overfit" and result["evidence"]["best_epoch"] > 40
+    assert 0.0 < result["confidence"] <= 1.0
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_diagnose_with_a_reference_judges_the_plateau_against_it(tmp_path, capsys):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,val_loss\n" + "".join(
+        f"{e},{0.1 + 0.9 * np.exp(-e / 10)},{0.12 + 0.9 * np.exp(-e / 10)}\n" for e in E))
+    assert main(["diagnose", str(path), "--reference", "0.05"]) == 0
+    out = capsys.readouterr().out
+    assert "history.csv: underfit" in out and "above the 0.05 that the best comparable" in out
 
 
 def test_diagnose_bad_file_exits_2(tmp_path, capsys):
