@@ -375,8 +375,8 @@ def _explain(branch: str, m: dict[str, Any], th: Thresholds) -> Diagnosis:
     tolerance = max(th.min_rise, _beyond_noise(m["rise_se"], th))
     rise, after, best = m["rise"], m["epochs_after_best"], m["best_epoch"]
     if rise <= tolerance:
-        settled = (f"validation ends {rise:.0%} above its minimum, within the {tolerance:.0%} "
-                   "that its noise allows")
+        settled = (f"validation ends {rise:.0%} above its minimum, less than the "
+                   f"{tolerance:.0%} a rise must exceed on this curve")
     elif not m["train_still_falling"]:
         settled = (f"validation ends {rise:.0%} above its minimum (epoch {best}), but "
                    "training loss stopped falling too, so the gap did not widen")

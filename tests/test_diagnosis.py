@@ -175,7 +175,7 @@ def test_validation_bump_smaller_than_the_rise_threshold_is_not_overfit():
     # minimum would have been clearly better.
     val = decay(1.0, 0.1, 0.05) * np.where(E > 150, 1 + 0.12 * np.minimum(1, (E - 150) / 50), 1)
     d = diagnose_run(decay(1.0, 0.05, 0.03), val)
-    assert d.label is Label.GOOD and "within the 15%" in d.reason
+    assert d.label is Label.GOOD and "less than the 15% a rise must exceed" in d.reason
     assert diagnose_run(decay(1.0, 0.05, 0.03), val,
                         thresholds=Thresholds(min_rise=0.05)).label is Label.OVERFIT
 
