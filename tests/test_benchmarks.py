@@ -51,6 +51,7 @@ def test_compare_configs(tmp_path):
     assert (tmp_path / "runs.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_bench_diagnosis_scores_every_set_and_every_rule(tmp_path):
     out = bench(BENCH / "bench_diagnosis.py", "--noise-draws", "1", cwd=tmp_path)
     sets = [line for line in out.splitlines() if line.startswith("# diagnosis_")]
