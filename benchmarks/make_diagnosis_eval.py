@@ -18,9 +18,10 @@ What rule v3 (RESULTS.md) also asks about is stored beside the runs:
 - the reference grid's full curves, which are the same for every set and so are trained once
   into benchmarks/data/diagnosis_grid.npz.
 
-Writes benchmarks/data/diagnosis_eval.npz, the development set. The held-out sets are the same
-recipe with other configurations and seeds. `--extend FILE` adds the case configurations and
-the twins to a set built before they existed, leaving its runs as they were:
+Writes benchmarks/data/diagnosis_eval.npz, the development set (about 16 minutes on one core,
+plus 5 for the grid the first time). The held-out sets are the same recipe with other
+configurations and seeds (about 45 minutes each on one core). `--extend FILE` adds the case
+configurations and the twins to a set built before they existed, leaving its runs as they were:
 
     python benchmarks/make_diagnosis_eval.py [--configs 12] [--seeds 3] [--jobs 2]
     python benchmarks/make_diagnosis_eval.py --seed 2027 --first-seed 100 --configs 24 \
