@@ -215,6 +215,9 @@ def _diagnose_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--epoch-col", help="epoch column; rows sharing an epoch are averaged")
     p.add_argument("--baseline", type=float,
                    help="validation loss of a naive forecast: a plateau above it is underfit")
+    p.add_argument("--reference", type=float,
+                   help="the best validation loss a comparable run reached on the same data: a "
+                        "plateau well above it is underfit (without it, the curves alone decide)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--plot", metavar="OUT.png",
                    help="draw the annotated curves (one file: OUT.png; several: OUT-1.png, ...)")
@@ -236,10 +239,11 @@ def diagnose_main(argv: Sequence[str], prog: str) -> int:
         return _error(prog, str(exc), args.debug)
     results = []
     for h in histories:
-        d = diagnose_run(h.train, h.val, baseline=args.baseline)
+        d = diagnose_run(h.train, h.val, baseline=args.baseline, reference=args.reference)
         results.append({"file": h.source, "label": d.label.value, "reason": d.reason,
-                        "recommendation": d.recommendation, "n_epochs": len(h.val),
-                        "columns": list(h.columns), "evidence": d.evidence})
+                        "recommendation": d.recommendation, "confidence": d.confidence,
+                        "n_epochs": len(h.val), "columns": list(h.columns),
+                        "evidence": d.evidence})
         if args.plot:
             from .plots import curve_figure_data, draw_curves, save_png
 
@@ -259,6 +263,8 @@ def diagnose_main(argv: Sequence[str], prog: str) -> int:
         print(f"{r['file']}: {r['label']} ({r['n_epochs']} epochs)")
         print(f"  reason:         {r['reason']}")
         print(f"  recommendation: {r['recommendation']}")
+        print(f"  confidence:     {r['confidence']:.2f} (1: no threshold between half and twice "
+              "its value changes the label)")
         if "plot" in r:
             print(f"  plot:           {r['plot']}")
     return 0

@@ -1,18 +1,22 @@
 """Fit diagnosis from learning curves: underfit, good fit, overfit or diverged, with reasons.
 
-Input is one run's per-epoch training and validation loss (and optionally the validation loss of
-a naive forecast); output is a label, the evidence it rests on, one sentence with numbers and a
-recommendation. A trial's repeats are aggregated by majority, reporting how many agree.
+Input is one run's per-epoch training and validation loss, and optionally the validation loss of
+a naive forecast and of the best comparable run (in a sweep: the best other trial on the same
+data); output is a label, the evidence it rests on, one sentence with numbers, a recommendation
+and a confidence. A trial's repeats are aggregated by majority, reporting how many agree.
 
-Curves are judged on a log scale after light smoothing, so a rise that is tiny in absolute terms
-but large relative to the loss is still seen, and every threshold is the larger of a fixed
-relative amount and three times the curve's own noise.
+Curves are judged on a log scale, averaged over a tenth of the run, so a rise that is tiny in
+absolute terms but large relative to the loss is still seen and one noisy epoch makes neither a
+minimum nor a rise; every threshold is the larger of a fixed relative amount and three standard
+errors of the curve's own noise. The thresholds live in `Thresholds`. A label's confidence says
+how far the thresholds can move, each from half to twice its value, before the label changes.
 
 This module imports neither torch nor optuna: it can diagnose any training history.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,19 +25,47 @@ from typing import Any
 
 import numpy as np
 
-# A validation rise smaller than this (relative to the minimum) is not called overfitting.
-MIN_RISE = 0.10
-# A validation drop over the last fifth of training larger than this means "still improving".
-MIN_TAIL_DROP = 0.05
-# A plateau this far above the best loss comparable runs reached (e.g. the study's best trial)
-# is "high": the data allow clearly better.
-ABOVE_REFERENCE = 1.1
-# Fewer epochs than this carries no trend worth reading.
+# The fewest epochs one point of a curve averages over; gradient norms need as many to compare.
 MIN_EPOCHS = 5
+# Fewer epochs than this are too few to average and still see a trend: the last step is read.
+MIN_AVERAGED = 2 * MIN_EPOCHS
+# A fall this small over the last fifth is a plateau, however steady.
+MIN_SLOW_DROP = 0.01
+# Fewer epochs than this cannot show that a curve settled: its last fifth is under 4 epochs,
+# which the curve's own jitter swamps. Without a reference, such a run has not shown it is done.
+MIN_SETTLED = 20
 # Gradient norm this many times above its early level means unstable (exploding) training.
 GRAD_EXPLODE = 100.0
 # Gradient norm this many times below its early level, with learning left to do, is vanishing.
 GRAD_VANISH = 1e-4
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where one label ends and the next begins. Relative amounts; a rise or a drop must also
+    exceed `noise_sigmas` standard errors of the curve's own noise. The defaults were chosen on
+    the development set of benchmarks/bench_diagnosis.py; RESULTS.md has how they score."""
+
+    # A validation rise smaller than this (relative to the minimum) is not called overfitting:
+    # a smaller bump rarely means that stopping at the minimum does 10% better on new data.
+    min_rise: float = 0.15
+    # A validation drop over the last fifth of training larger than this: "still improving".
+    min_tail_drop: float = 0.10
+    # A plateau this many times the best loss comparable runs reached (in a sweep, the best
+    # other trial) is "high": the data allow clearly better. Twice the 10% that "clearly"
+    # means elsewhere, because the best of many runs by validation is partly luck that does
+    # not carry to new data.
+    above_reference: float = 1.2
+    # Without a reference: training loss that ends above this share of its first epoch's has
+    # fit even the training data loosely (too small, too regularized or badly optimized).
+    stalled_train: float = 0.2
+    # A plateau above this share of a naive forecast's loss is no real gain over it.
+    near_baseline: float = 1.0
+    # A rise or a drop must exceed this many standard errors of the curve's own noise.
+    noise_sigmas: float = 3.0
+
+
+MIN_RISE = Thresholds.min_rise  # kept importable: diagnose_run's min_rise default
 
 
 class Label(str, Enum):
@@ -53,6 +85,8 @@ class Diagnosis:
     reason: str
     recommendation: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    # Share of nearby thresholds under which the curves get this label (1.0: none changes it).
+    confidence: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -69,32 +103,36 @@ class TrialDiagnosis:
         return [r.label.value for r in self.runs]
 
 
-def smooth_log(values: np.ndarray) -> np.ndarray:
-    """Centered moving average of log(values), window about n/20 (odd, at least 1)."""
-    logv = np.log(np.maximum(values, 1e-12))
-    k = max(1, len(values) // 20) | 1
-    if k == 1:
-        return logv
-    padded = np.pad(logv, k // 2, mode="edge")
-    return np.convolve(padded, np.ones(k) / k, mode="valid")
-
-
 def _tail_mean(x: np.ndarray) -> float:
-    return float(np.mean(x[-min(5, len(x)) :]))
+    """Where a curve ended: the mean of its last 5 epochs, or of its last fifth if shorter."""
+    return float(np.mean(x[-min(5, max(1, len(x) // 5)) :]))
 
 
 def diagnose_run(
     train: Any, val: Any, baseline: float | None = None, *, min_rise: float = MIN_RISE,
     grad_norm: Any = None, reference: float | None = None,
+    thresholds: Thresholds | None = None,
 ) -> Diagnosis:
     """Label one run from its curves, shape (n_epochs,) each.
 
-    `baseline` is a naive forecast's validation loss and `reference` the best final validation
-    loss that comparable runs reached (in a sweep: the best trial so far); a plateau above
-    either is underfit. Gradient norms per epoch, when given, flag exploding or vanishing
-    gradients in the reason and recommendation."""
-    d = _diagnose_curves(train, val, baseline, min_rise, reference)
-    if grad_norm is None or d.label is Label.DIVERGED:
+    `baseline` is a naive forecast's validation loss and `reference` the best validation loss
+    that comparable runs reached (in a sweep: the best other trial on the same data, at its
+    best epoch); a plateau well above either is underfit. Without a reference, the training
+    loss's own progress is the evidence of a model that cannot learn these data. Gradient norms
+    per epoch, when given, flag exploding or vanishing gradients in the reason and
+    recommendation. `thresholds` overrides the defaults (`min_rise` is kept for callers that
+    set only that one)."""
+    th = thresholds or Thresholds(min_rise=min_rise)
+    train = np.asarray(train, dtype=float)
+    val = np.asarray(val, dtype=float)
+    diverged = _diverged(train, val)
+    if diverged is not None:
+        return diverged
+    m = _measure(train, val, baseline, reference)
+    branch = _decide(m, th)
+    d = _explain(branch, m, th)
+    d = dataclasses.replace(d, confidence=_confidence(m, th, d.label))
+    if grad_norm is None:
         return d
     return _with_gradients(d, np.asarray(grad_norm, dtype=float))
 
@@ -110,28 +148,26 @@ def _with_gradients(d: Diagnosis, g: np.ndarray) -> Diagnosis:
     growth, decay = float(g.max()) / early, late / early
     evidence = {**d.evidence, "grad_growth": growth, "grad_decay": decay}
     if growth > GRAD_EXPLODE:
-        return Diagnosis(
-            d.label,
-            f"{d.reason}; the gradient norm spiked {growth:.0f}x above its early level "
-            "(unstable training)",
-            f"{d.recommendation}; clip gradients (grad_clip) or lower the learning rate",
-            {**evidence, "unstable": "exploding gradients"},
+        return dataclasses.replace(
+            d,
+            reason=f"{d.reason}; the gradient norm spiked {growth:.0f}x above its early level "
+                   "(unstable training)",
+            recommendation=f"{d.recommendation}; clip gradients (grad_clip) or lower the "
+                           "learning rate",
+            evidence={**evidence, "unstable": "exploding gradients"},
         )
     if decay < GRAD_VANISH and d.label is Label.UNDERFIT:
-        return Diagnosis(
-            d.label,
-            f"{d.reason}; the gradient norm fell to {decay:.1e} of its early level "
-            "(vanishing gradients)",
-            f"{d.recommendation}; raise the learning rate or use fewer layers",
-            {**evidence, "unstable": "vanishing gradients"},
+        return dataclasses.replace(
+            d,
+            reason=f"{d.reason}; the gradient norm fell to {decay:.1e} of its early level "
+                   "(vanishing gradients)",
+            recommendation=f"{d.recommendation}; raise the learning rate or use fewer layers",
+            evidence={**evidence, "unstable": "vanishing gradients"},
         )
-    return Diagnosis(d.label, d.reason, d.recommendation, evidence)
+    return dataclasses.replace(d, evidence=evidence)
 
 
-def _diagnose_curves(train: Any, val: Any, baseline: float | None, min_rise: float,
-                     reference: float | None = None) -> Diagnosis:
-    train = np.asarray(train, dtype=float)
-    val = np.asarray(val, dtype=float)
+def _diverged(train: np.ndarray, val: np.ndarray) -> Diagnosis | None:
     n = len(val)
     bad = np.flatnonzero(~np.isfinite(train) | ~np.isfinite(val))
     if bad.size:
@@ -150,90 +186,199 @@ def _diagnose_curves(train: Any, val: Any, baseline: float | None, min_rise: flo
             "lower the learning rate or clip gradients",
             {"n_epochs": n, "diverged_epoch": n},
         )
+    return None
+
+
+def window(n: int) -> int:
+    """Epochs averaged for one point of a curve: a tenth of the run, at least MIN_EPOCHS."""
+    return min(n, max(MIN_EPOCHS, round(n / 10)))
+
+
+def centred_means(x: np.ndarray, w: int) -> np.ndarray:
+    """Mean over the w epochs centred on each epoch (fewer at the ends)."""
+    c = np.concatenate([[0.0], np.cumsum(x)])
+    lo = np.maximum(np.arange(len(x)) - w // 2, 0)
+    hi = np.minimum(np.arange(len(x)) + w // 2 + 1, len(x))
+    return (c[hi] - c[lo]) / (hi - lo)
+
+
+def _measure(train: np.ndarray, val: np.ndarray, baseline: float | None,
+             reference: float | None) -> dict[str, Any]:
+    """Everything the labels are decided from, as plain numbers (the evidence)."""
+    n = len(val)
     val_end, train_end = _tail_mean(val), _tail_mean(train)
-    evidence: dict[str, Any] = {
+    m: dict[str, Any] = {
         "n_epochs": n,
         "val_end": val_end,
         "train_end": train_end,
         "gap": val_end - train_end,
         "baseline": baseline,
+        "reference": reference,
+        # What is left of the first epoch's training loss: near 1, training barely moved.
+        "train_left": train_end / train[0] if train[0] > 0 else 0.0,
     }
-    above_baseline = baseline is not None and val_end > baseline
-    if n < MIN_EPOCHS:
-        evidence["best_epoch"] = int(np.argmin(val)) + 1
-        if above_baseline:
-            return Diagnosis(
-                Label.UNDERFIT,
-                f"only {n} epochs, and validation loss {val_end:.3g} is above the naive "
-                f"forecast's {baseline:.3g}",
-                "train for more epochs",
-                evidence,
-            )
-        return Diagnosis(
-            Label.GOOD, f"only {n} epochs: too short to read a trend", "train for more epochs",
-            evidence,
-        )
-
-    sv, st = smooth_log(val), smooth_log(train)
-    noise = float(1.4826 * np.median(np.abs(np.log(np.maximum(val, 1e-12)) - sv)))
+    if n < MIN_AVERAGED:
+        # Too short to average: read the last step, raw.
+        m.update(best_epoch=int(np.argmin(val)) + 1, rise=0.0, rise_se=0.0, tail_se=0.0,
+                 tail_epochs=1,
+                 tail_drop=1.0 - val[-1] / val[-2] if n >= 2 else 0.0)
+        return m
+    # Log scale, so a rise is relative to the loss; averages over w epochs, so one noisy epoch
+    # neither makes a minimum nor a rise.
+    lv, lt = np.log(np.maximum(val, 1e-12)), np.log(np.maximum(train, 1e-12))
+    w = window(n)
+    sv, st = centred_means(lv, w), centred_means(lt, w)
+    v_final, t_final = float(np.mean(lv[-w:])), float(np.mean(lt[-w:]))
     best = int(np.argmin(sv))
-    rise = math.exp(sv[-1] - sv[best]) - 1.0
     k = max(2, n // 5)
-    tail_drop = 1.0 - math.exp(sv[-1] - sv[n - k])
-    noise_rel = math.exp(3.0 * noise) - 1.0
-    gap_at_best = float(np.exp(sv[best]) - np.exp(st[best]))
-    evidence.update(
-        best_epoch=best + 1, rise=rise, tail_drop=tail_drop, tail_epochs=k, noise=noise_rel,
-        final_slope=float((sv[-1] - sv[n - k]) / k),  # log-loss change per epoch at the end
-        gap_at_best=gap_at_best, gap_trend=evidence["gap"] - gap_at_best,
-    )
-
+    slope = float(np.polyfit(np.arange(k), lv[-k:], 1)[0])
+    # Epoch-to-epoch jitter around the averaged curve (log scale), and from it the standard
+    # errors of what the labels compare: a difference of two w-epoch means (a rise), and the
+    # change along a straight line through the last fifth (a drop).
+    jitter = float(1.4826 * np.median(np.abs(lv - sv)))
     after = n - 1 - best
-    # Overfitting widens the gap: validation rises faster than training (which usually falls,
-    # but with a large step size may wander too).
-    train_still_falling = (st[-1] - st[best]) < 0.5 * (sv[-1] - sv[best])
-    long_enough = after >= max(2, math.ceil(0.05 * n))
-    if rise > max(min_rise, noise_rel) and long_enough and train_still_falling:
+    gap_at_best = float(np.exp(sv[best]) - np.exp(st[best]))
+    m.update(
+        best_epoch=best + 1,
+        val_best=math.exp(sv[best]),  # the lowest validation loss, averaged as the rise is
+        rise=math.exp(v_final - sv[best]) - 1.0,
+        # How far validation fell across the last fifth, along the straight line through its
+        # log losses.
+        tail_drop=1.0 - math.exp(slope * k),
+        tail_epochs=k,
+        window=w,
+        jitter=math.exp(jitter) - 1.0,
+        rise_se=jitter * math.sqrt(2.0 / w),
+        tail_se=jitter * math.sqrt(12.0 / k),
+        final_slope=slope,  # log-loss change per epoch at the end
+        gap_at_best=gap_at_best,
+        gap_trend=m["gap"] - gap_at_best,
+        epochs_after_best=after,
+        # Overfitting widens the gap: validation rises faster than training (which usually
+        # falls, but with a large step size may wander too).
+        train_still_falling=bool((t_final - st[best]) < 0.5 * (v_final - sv[best])),
+        # The minimum lies before the last w epochs: a turn, not the last epochs' jitter.
+        turn_long_enough=after >= w,
+    )
+    return m
+
+
+def _beyond_noise(se: float, th: Thresholds) -> float:
+    """The relative change that `th.noise_sigmas` standard errors (log scale) amount to."""
+    return math.exp(th.noise_sigmas * se) - 1.0
+
+
+def _decide(m: dict[str, Any], th: Thresholds) -> str:
+    """The branch of the ladder that labels these measurements (a key of _explain)."""
+    if m["n_epochs"] >= MIN_AVERAGED and m["turn_long_enough"] and m["train_still_falling"]:
+        if m["rise"] > max(th.min_rise, _beyond_noise(m["rise_se"], th)):
+            return "overfit"
+    if m["tail_drop"] > max(th.min_tail_drop, _beyond_noise(m["tail_se"], th)):
+        return "still falling"
+    baseline, reference = m["baseline"], m["reference"]
+    if baseline is not None and m["val_end"] > th.near_baseline * baseline:
+        return "above baseline"
+    if reference is not None and m["val_end"] > th.above_reference * reference:
+        return "above reference"
+    if reference is not None:
+        return "good"
+    # Without a reference, what the curves themselves show: a run too short to have settled,
+    # or a training loss that barely moved (a model that cannot learn these data).
+    if m["n_epochs"] < MIN_SETTLED:
+        return "too short"
+    if m["train_left"] > th.stalled_train:
+        return "stalled"
+    return "good"
+
+
+def _explain(branch: str, m: dict[str, Any], th: Thresholds) -> Diagnosis:
+    """The label, one sentence with the numbers, and what to change, for a branch."""
+    n, val_end, train_end = m["n_epochs"], m["val_end"], m["train_end"]
+    evidence = {k: v for k, v in m.items() if k not in ("train_still_falling",
+                                                         "turn_long_enough")}
+    capacity_fix = ("add capacity (hidden units, layers) or fix the optimization (learning "
+                    "rate, optimizer)")
+    if branch == "overfit":
+        best = m["best_epoch"]
         return Diagnosis(
             Label.OVERFIT,
-            f"validation loss bottomed at {math.exp(sv[best]):.3g} (epoch {best + 1}) and rose "
-            f"{rise:.0%} over the next {after} epochs while training loss kept falling",
-            f"train for about {best + 1} epochs, or add dropout or weight decay",
+            f"validation loss bottomed at {m['val_best']:.3g} (epoch {best}) and "
+            f"rose {m['rise']:.0%} over the next {m['epochs_after_best']} epochs while training "
+            "loss kept falling",
+            f"train for about {best} epochs, or add dropout or weight decay",
             evidence,
         )
-    if tail_drop > max(MIN_TAIL_DROP, noise_rel):
+    if branch == "still falling":
+        span = (f"over the last {m['tail_epochs']} of {n} epochs" if n >= MIN_AVERAGED
+                else f"in the last of only {n} epochs")
         return Diagnosis(
             Label.UNDERFIT,
-            f"validation loss was still falling at the end: down {tail_drop:.0%} over the last "
-            f"{k} of {n} epochs",
+            f"validation loss was still falling at the end: down {m['tail_drop']:.0%} {span}",
             "train for more epochs",
             evidence,
         )
-    capacity_fix = ("add capacity (hidden units, layers) or fix the optimization (learning "
-                    "rate, optimizer)")
-    if above_baseline:
+    if branch == "above baseline":
         return Diagnosis(
             Label.UNDERFIT,
-            f"validation loss levelled off at {val_end:.3g}, above the naive forecast's "
-            f"{baseline:.3g}",
+            f"validation loss levelled off at {val_end:.3g}, "
+            + ("above" if val_end > m["baseline"] else "hardly below")
+            + f" the naive forecast's {m['baseline']:.3g}",
             capacity_fix,
             evidence,
         )
-    if reference is not None and val_end > ABOVE_REFERENCE * reference:
-        evidence["reference"] = reference
+    if branch == "above reference":
+        ref = m["reference"]
         return Diagnosis(
             Label.UNDERFIT,
-            f"validation loss levelled off at {val_end:.3g}, {val_end / reference - 1:.0%} "
-            f"above the {reference:.3g} that the best comparable run reached",
+            f"validation loss levelled off at {val_end:.3g}, {val_end / ref - 1:.0%} "
+            f"above the {ref:.3g} that the best comparable run reached",
             capacity_fix,
             evidence,
         )
-    tolerance = max(min_rise, noise_rel)
+    if branch == "stalled":
+        left = f"{m['train_left']:.0%} of its first epoch's ({train_end:.3g} from " \
+               f"{train_end / m['train_left']:.3g})"
+        if (m["epochs_after_best"] < m["window"]
+                and m["tail_drop"] > max(MIN_SLOW_DROP, _beyond_noise(m["tail_se"], th))):
+            return Diagnosis(
+                Label.UNDERFIT,
+                f"validation loss is still at its lowest at the end, falling slowly (down "
+                f"{m['tail_drop']:.0%} over the last {m['tail_epochs']} of {n} epochs), and "
+                f"training loss is still at {left}: learning is slow",
+                "raise the learning rate (or use Adam) and train for more epochs",
+                evidence,
+            )
+        return Diagnosis(
+            Label.UNDERFIT,
+            f"training loss came down only to {left}, and validation levelled off at "
+            f"{val_end:.3g}: the model fits even its training data loosely",
+            "add capacity (hidden units, layers), or use less dropout and weight decay",
+            evidence,
+        )
+    if branch == "too short":
+        return Diagnosis(
+            Label.UNDERFIT,
+            f"only {n} epochs: too few to show that the curves settled (validation "
+            f"{val_end:.3g}, training {train_end:.3g})",
+            "train for more epochs",
+            evidence,
+        )
+    if n < MIN_AVERAGED:
+        ref = m["reference"]
+        return Diagnosis(
+            Label.GOOD,
+            f"only {n} epochs, but validation loss {val_end:.3g} is already close to the "
+            f"{ref:.3g} that the best comparable run reached ({val_end / ref - 1:+.0%})",
+            "keep this configuration",
+            evidence,
+        )
+    tolerance = max(th.min_rise, _beyond_noise(m["rise_se"], th))
+    rise, after, best = m["rise"], m["epochs_after_best"], m["best_epoch"]
     if rise <= tolerance:
-        settled = (f"validation ends {rise:.0%} above its minimum, within the {tolerance:.0%} "
-                   "that its noise allows")
-    elif not train_still_falling:
-        settled = (f"validation ends {rise:.0%} above its minimum (epoch {best + 1}), but "
+        settled = (f"validation ends {rise:.0%} above its minimum, less than the "
+                   f"{tolerance:.0%} a rise must exceed on this curve")
+    elif not m["train_still_falling"]:
+        settled = (f"validation ends {rise:.0%} above its minimum (epoch {best}), but "
                    "training loss stopped falling too, so the gap did not widen")
     else:
         settled = (f"validation rose {rise:.0%} above its minimum only in the last {after} "
@@ -242,9 +387,37 @@ def _diagnose_curves(train: Any, val: Any, baseline: float | None, min_rise: flo
         Label.GOOD,
         f"both losses fell and settled (validation {val_end:.3g}, training {train_end:.3g}); "
         f"{settled}",
-        "keep this configuration",
+        "keep this configuration" if m["reference"] is not None else
+        "keep this configuration; only other configurations on the same data can show whether "
+        "one does clearly better",
         evidence,
     )
+
+
+# Each threshold in turn is moved by these factors to measure a label's confidence: from half to
+# twice its value.
+NEARBY = (1 / 2, 2 / 3, 4 / 5, 5 / 4, 3 / 2, 2)
+
+
+def _confidence(m: dict[str, Any], th: Thresholds, label: Label) -> float:
+    """The smallest share, over the thresholds, of that threshold's nearby values under which
+    the same measurements keep this label: 1.0 when no threshold between half and twice its
+    value changes it, 0.5 when one changes it as soon as it moves a quarter one way."""
+    shares = []
+    for f in dataclasses.fields(Thresholds):
+        value = getattr(th, f.name)
+        same = 0
+        for factor in NEARBY:
+            # A ratio to a loss that must exceed 1 (above_reference) moves its excess over 1.
+            moved = 1 + (value - 1) * factor if f.name == "above_reference" else value * factor
+            same += _LABEL_OF[_decide(m, dataclasses.replace(th, **{f.name: moved}))] is label
+        shares.append(same / len(NEARBY))
+    return min(shares)
+
+
+_LABEL_OF = {"overfit": Label.OVERFIT, "still falling": Label.UNDERFIT,
+             "above baseline": Label.UNDERFIT, "above reference": Label.UNDERFIT,
+             "stalled": Label.UNDERFIT, "too short": Label.UNDERFIT, "good": Label.GOOD}
 
 
 def diagnose_trial(runs: list[Diagnosis]) -> TrialDiagnosis:

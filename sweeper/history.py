@@ -74,6 +74,23 @@ def _pick(frame: pd.DataFrame, given: str | None, options: tuple[str, ...], what
                     f"with {flag}. Its columns are {', '.join(map(str, frame.columns))}.")
 
 
+# Cells that stand for a missing or NaN loss rather than a typo: a NaN loss is a diverged run,
+# and an empty cell is a row that logs something else (Lightning's step rows).
+MISSING = {"", "nan", "-nan", "+nan", "none", "null", "na", "n/a"}
+
+
+def _check_numeric(raw: pd.Series, numeric: pd.Series, source: str, column: str) -> None:
+    """A cell that is neither a number nor a missing value is bad input, not a NaN loss."""
+    bad = raw.notna().to_numpy() & numeric.isna().to_numpy()
+    bad &= ~raw.astype(str).str.strip().str.lower().isin(MISSING).to_numpy()
+    rows = np.flatnonzero(bad)
+    if rows.size:
+        raise SpecError(f"{source}: column {column!r} holds {raw.iloc[rows[0]]!r} at row "
+                        f"{rows[0] + 1}, which is not a number"
+                        + (f" (and {rows.size - 1} more rows like it)" if rows.size > 1 else "")
+                        + "; fix or remove it.")
+
+
 def _from_frame(frame: pd.DataFrame, source: str, train_col: str | None, val_col: str | None,
                 epoch_col: str | None) -> History:
     if frame.empty:
@@ -84,6 +101,8 @@ def _from_frame(frame: pd.DataFrame, source: str, train_col: str | None, val_col
     if epoch_col is not None and epoch_col not in frame.columns:
         raise SpecError(f"{source}: has no column {epoch_col!r} (--epoch-col).")
     values = frame[[tcol, vcol]].apply(pd.to_numeric, errors="coerce")
+    for col in dict.fromkeys((tcol, vcol)):
+        _check_numeric(frame[col], values[col], source, col)
     if ecol is not None and frame[ecol].duplicated().any():
         # Lightning logs a row per step and per validation run: average each epoch's rows.
         values = values.groupby(pd.to_numeric(frame[ecol], errors="coerce")).mean()

@@ -69,6 +69,38 @@ def test_unreadable_histories_are_one_sentence(tmp_path, content, name, message)
         read_history(path)
 
 
+@pytest.mark.parametrize(
+    "content, name, message",
+    [
+        ("epoch,loss,val_loss\n0,1.0,2.0\n1,0.5,oops\n2,0.4,0.9\n", "h.csv",
+         r"h\.csv: column 'val_loss' holds 'oops' at row 2, which is not a number; fix"),
+        ('{"loss": [1.0, "0.5x", "?"], "val_loss": [2.0, 1.0, 0.9]}', "h.json",
+         r"h\.json: column 'loss' holds '0\.5x' at row 2, which is not a number \(and 1 more"),
+    ],
+)
+def test_non_numeric_loss_cell_is_bad_input_not_a_nan_loss(tmp_path, content, name, message):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(SpecError, match=message):
+        read_history(path)
+
+
+def test_nan_loss_is_read_as_nan(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("epoch,loss,val_loss\n0,1.0,2.0\n1,0.5,NaN\n2,nan,1.0\n")
+    h = read_history(path)
+    assert np.isnan(h.val[1]) and np.isnan(h.train[2])
+
+
+def test_diagnose_non_numeric_cell_exits_2_with_one_sentence(tmp_path, capsys):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,val_loss\n0,1.0,2.0\n1,0.5,oops\n")
+    assert main(["diagnose", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "history.csv: column 'val_loss' holds 'oops' at row 2" in err
+    assert "Traceback" not in err and "diverged" not in err
+
+
 def test_diagnose_prints_label_reason_and_recommendation(keras_csv, capsys):
     assert main(["diagnose", str(keras_csv)]) == 0
     out = capsys.readouterr().out
@@ -81,7 +113,17 @@ def test_diagnose_json_and_plot(keras_csv, tmp_path, capsys):
     assert main(["diagnose", str(keras_csv), "--json", "--plot", str(plot)]) == 0
     (result,) = json.loads(capsys.readouterr().out)
     assert result["label"] == "overfit" and result["evidence"]["best_epoch"] > 40
+    assert 0.0 < result["confidence"] <= 1.0
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_diagnose_with_a_reference_judges_the_plateau_against_it(tmp_path, capsys):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,val_loss\n" + "".join(
+        f"{e},{0.1 + 0.9 * np.exp(-e / 10)},{0.12 + 0.9 * np.exp(-e / 10)}\n" for e in E))
+    assert main(["diagnose", str(path), "--reference", "0.05"]) == 0
+    out = capsys.readouterr().out
+    assert "history.csv: underfit" in out and "above the 0.05 that the best comparable" in out
 
 
 def test_diagnose_bad_file_exits_2(tmp_path, capsys):
