@@ -226,9 +226,18 @@ def load_curves(trial: optuna.trial.FrozenTrial) -> tuple[list[list[float]], lis
 
 
 def best_val_loss(trials: list[optuna.trial.FrozenTrial], loss: str) -> float | None:
-    """The lowest validation loss a completed trial with the same loss function reached: what
-    the data demonstrably allow, to judge another trial's plateau against."""
-    values = [r.number_of(keys.VAL_LOSS) for r in map(Record.of, trials)
-              if r.state == "complete" and r.config.get("loss") == loss]
+    """What the data demonstrably allow, to judge another trial's plateau against: over the
+    completed trials with the same loss function, the lowest mean over a trial's repeats of
+    each repeat's averaged validation minimum (its final validation loss where a run was too
+    short to have one)."""
+    values = []
+    for r in map(Record.of, trials):
+        if r.state != "complete" or r.config.get("loss") != loss:
+            continue
+        best = [e.get("val_best") for e in r.evidence]
+        if best and all(b is not None for b in best):
+            values.append(float(np.mean(best)))
+        else:
+            values.append(r.number_of(keys.VAL_LOSS))
     values = [v for v in values if math.isfinite(v)]
     return min(values) if values else None
