@@ -172,6 +172,12 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     except (TooManyFailures, StorageUnavailable, WorkerError, WorkerStopped) as exc:
         print(f"{prog}: stopped: {exc}", file=sys.stderr)
         return EXIT_STOPPED
+    except Exception as exc:  # a bug or an environment problem: one line, the rest on --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"{prog}: stopped on an unexpected {type(exc).__name__}: {exc} (finished trials "
+              "are kept; --debug shows the traceback)", file=sys.stderr)
+        return EXIT_STOPPED
     print()
     print(format_table(trial_table(study)))
     print()

@@ -51,6 +51,7 @@ MODEL = "model"
 # Study user attrs.
 STUDY_SPEC = "spec"
 STUDY_BASELINE = "baseline"  # naive-forecast validation loss per loss function
+STUDY_SEARCHED = "searched"  # names of the searched parameters: a whole configuration
 # The best trial's delivered model scored once on the test split:
 # {"trial", "loss", "delivered", "repeats": [...], "naive", "n_windows"}
 STUDY_TEST = "test"

@@ -168,7 +168,10 @@ def reclaim_stale(study: optuna.Study, out: Callable[[str], None], heartbeats: b
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # another worker reclaimed it first
         queued = requeue(study, t)
+        searched = study.user_attrs.get(keys.STUDY_SEARCHED) or []
+        partial = (f"; it had drawn {len(t.params)} of its {len(searched)} parameters, not a "
+                   "whole configuration, so none is queued" if t.params and not queued else "")
         out(f"trial #{t.number} was left running: {why}; marked failed"
-            + (", and its configuration is queued again" if queued else ""))
+            + (", and its configuration is queued again" if queued else partial))
         reclaimed += 1
     return reclaimed

@@ -7,6 +7,8 @@ What a trial stores is in `record`.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import re
 import sys
@@ -31,8 +33,12 @@ HEARTBEAT_S = 10
 GRACE_S = 60
 # Opening a new database while another process creates its tables fails once; try this often.
 SCHEMA_RACE_TRIES = 3
-# How long a storage call is retried through an outage before the worker gives up.
-RETRY_FOR_S = 120
+# How long a storage call is retried through an outage before the worker gives up
+# (SWEEPER_OUTAGE_LIMIT_S changes it, e.g. for a test).
+RETRY_FOR_S = float(os.environ.get("SWEEPER_OUTAGE_LIMIT_S", 120))
+# When this process last got the storage back after an outage (time.monotonic()): for GRACE_S
+# after that, silent heartbeats say more about the outage than about dead workers.
+_RECOVERED = {"at": -math.inf}
 
 
 class StorageUnavailable(Exception):
@@ -139,8 +145,11 @@ def _schema_race(exc: BaseException) -> bool:
 def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial | optuna.Trial,
             reason: str | None = None) -> bool:
     """Queue a trial's configuration to run again (the next trial any worker asks for gets it),
-    naming the trial it repeats; False when it had no parameters yet."""
-    if not trial.params:
+    naming the trial it repeats; False, and nothing queued, unless it had drawn every searched
+    parameter (a trial stopped while drawing them has half a configuration, and Optuna would
+    fill the rest with new values)."""
+    searched = study.user_attrs.get(keys.STUDY_SEARCHED)
+    if not trial.params or (searched is not None and set(trial.params) != set(searched)):
         return False
     attrs: dict[str, Any] = {keys.RETRY_OF: trial.number}
     if reason:
@@ -215,6 +224,7 @@ def retrying(call: Callable[[], Any], url: str, warn: Callable[[str], None],
             delay = min(delay * 2, 10.0)
             continue
         if said:
+            _RECOVERED["at"] = time.monotonic()
             warn(f"storage {redact(url)} reachable again after {time.monotonic() - start:.1f} s")
         return result
 
@@ -257,10 +267,26 @@ class RetryingStorage(optuna.storages.BaseStorage, BaseHeartbeat):
         return self._call("get_heartbeat_stale_trial_callback")
 
     def record_heartbeat(self, trial_id: int) -> None:
-        self._call("record_heartbeat", trial_id)
+        """One try: a missed beat only makes the trial look older, and the next one follows in
+        HEARTBEAT_S; retrying here would stall Optuna's heartbeat thread through an outage."""
+        with contextlib.suppress(Exception):
+            self.inner.record_heartbeat(trial_id)
 
     def _get_stale_trial_ids(self, study_id: int) -> list[int]:
-        return self._call("_get_stale_trial_ids", study_id)
+        """Trials whose heartbeat stopped, each given its fail reason before Optuna fails it
+        (a finished trial can no longer be written). None right after an outage: every
+        worker's heartbeat was silent through it."""
+        if time.monotonic() - _RECOVERED["at"] < GRACE_S:
+            return []
+        stale = self._call("_get_stale_trial_ids", study_id)
+        for trial_id in stale:
+            with contextlib.suppress(Exception):
+                trial = self.inner.get_trial(trial_id)
+                self.inner.set_trial_user_attr(
+                    trial_id, keys.FAIL_REASON,
+                    f"stale: no heartbeat from its worker {worker_name(trial)} for over "
+                    f"{GRACE_S} s")
+        return stale
 
 
 def _delegate(name: str) -> Callable[..., Any]:
@@ -284,14 +310,14 @@ def check_journal(path: Path, warn: Callable[[str], None]) -> None:
     write; one killed while holding the lock blocks every writer until Optuna breaks the lock
     after 30 s."""
     lock = Path(f"{path}.lock")
-    try:
-        age = time.time() - lock.lstat().st_mtime
-    except FileNotFoundError:  # no lock, or its holder just released it
-        age = 0.0
-    if age > 5:
-        warn(f"warning: the journal lock {lock} has been held for {age:.0f} s; if no sweeper "
-             "is writing to this journal, a killed worker left it: 'python -m sweeper repair "
-             "STUDY.py' removes it (otherwise writers wait until it is 30 s old).")
+    age = _lock_age(lock)
+    if age is not None and age < 1:  # a live writer holds it for milliseconds
+        time.sleep(1.0)
+        age = _lock_age(lock)
+    if age is not None:
+        warn(f"waiting for the journal lock {lock}, held for {age:.0f} s: if no sweeper is "
+             "writing to this journal, a killed worker left it, and writers wait until it is "
+             "30 s old ('python -m sweeper repair STUDY.py' removes it at once).")
     torn = torn_tail(path)
     if torn:  # perhaps a live writer mid-line: it finishes in milliseconds
         time.sleep(1.0)
@@ -301,6 +327,14 @@ def check_journal(path: Path, warn: Callable[[str], None]) -> None:
             f"the journal {path} ends in a partial record ({torn} bytes), left by a worker "
             "killed while writing; run 'python -m sweeper repair STUDY.py' to cut it off (it is "
             "saved beside the journal), then run the sweep again.")
+
+
+def _lock_age(lock: Path) -> float | None:
+    """Seconds since the lock was taken, or None when there is none."""
+    try:
+        return time.time() - lock.lstat().st_mtime
+    except FileNotFoundError:  # no lock, or its holder just released it
+        return None
 
 
 def torn_tail(path: Path) -> int:
@@ -348,6 +382,7 @@ def open_study(
     spec: dict[str, Any],
     baseline: dict[str, float],
     warn: Callable[[str], None] | None = None,
+    searched: list[str] | None = None,
 ) -> tuple[optuna.Study, bool]:
     """Create the study or load it to resume; returns (study, resumed)."""
     storage = make_storage(url, warn=warn)
@@ -362,6 +397,8 @@ def open_study(
             study.set_metric_names([keys.METRIC_NAME])
         study.set_user_attr(keys.STUDY_SPEC, json_safe(spec))
         study.set_user_attr(keys.STUDY_BASELINE, json_safe(baseline))
+    if searched is not None and study.user_attrs.get(keys.STUDY_SEARCHED) != searched:
+        study.set_user_attr(keys.STUDY_SEARCHED, searched)
     return study, resumed
 
 

@@ -33,7 +33,7 @@ from .samplers import make_sampler
 from .spec import Study
 from .storage import StorageUnavailable, count_trials, make_storage, open_study, redact
 from .trial import TrialObjective
-from .workers import run_workers
+from .workers import WorkerError, WorkerStopped, run_workers
 
 
 class TooManyFailures(Exception):
@@ -55,7 +55,8 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
     pruner = make_pruner(spec.pruner, report_steps(spec.space.max_epochs(), spec.max_reports),
                          spec.space.max_epochs())
     baseline = {loss: windows.baseline(loss) for loss in ("mse", "mae")}
-    study, resumed = open_study(spec.name, storage_url, pruner, spec.to_dict(), baseline, out)
+    study, resumed = open_study(spec.name, storage_url, pruner, spec.to_dict(), baseline, out,
+                                sorted(spec.space.searched()))
     store = artifact_store(artifacts) if artifacts else None
     if store is not None and not resumed:
         publish_study_note(study, spec.to_dict(), baseline)
@@ -70,9 +71,12 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
         if jobs <= 1:
             work(spec, windows, device, storage_url, out, progress, artifacts, study=study)
         else:
-            run_workers(worker_main, {"spec": spec, "windows": windows, "url": storage_url,
-                                      "artifacts": artifacts, "threads": threads,
-                                      "devices": devices or [str(device)] * jobs}, out)
+            reports = run_workers(
+                worker_main, {"spec": spec, "windows": windows, "url": storage_url,
+                              "artifacts": artifacts, "threads": threads,
+                              "devices": devices or [str(device)] * jobs}, out,
+                on_death=lambda: reclaim_stale(study, out))
+            _settle(study, spec.n_trials, reports, out)
     finally:  # also after Ctrl-C: the figures show what finished
         if store is not None:
             with contextlib.suppress(Exception):
@@ -109,7 +113,15 @@ def work(spec: Study, windows: Windows, device: torch.device, storage_url: str,
             time.sleep(1.0)  # start more only if one of those fails or its worker is gone
             reclaim_stale(study, out)
             continue
-        study.optimize(objective, catch=(Exception,), callbacks=[after])
+        try:
+            study.optimize(objective, catch=(Exception,), callbacks=[after])
+        except ValueError as exc:
+            if not str(exc).startswith("Cannot tell a"):
+                raise
+            # While this worker could not reach the storage, another one took its silent
+            # trial for abandoned, failed it and queued its configuration again.
+            out("a trial this worker was finishing had been failed by another worker while the "
+                "storage was unreachable; its configuration runs again as a queued trial")
         if after.failures >= spec.max_failures:
             raise TooManyFailures(after.failure_message())
 
@@ -185,14 +197,37 @@ def _short(v: Any) -> str:
     return f"{v:.3g}" if isinstance(v, float) else str(v)
 
 
-def worker_main(index: int, payload: dict[str, Any]) -> dict[str, Any]:
+def _settle(study: optuna.Study, n_trials: int, reports: list[dict[str, Any]],
+            out: Callable[[str], None]) -> None:
+    """After the workers: a complete study is a finished sweep, whatever a worker met on the
+    way (said in one line); otherwise the first worker's reason for stopping is raised."""
+    problems = [r for r in reports if r["status"] != "done"]
+    if not problems:
+        return
+    try:
+        finished, _ = count_trials(study)
+    except Exception:  # the storage is still down: the workers' reasons stand
+        finished = -1
+    if finished >= n_trials:
+        out(f"the study has its {n_trials} finished trials; on the way "
+            + "; ".join(f"worker {r['worker']} stopped: {r.get('message', r['status'])}"
+                        for r in problems))
+        return
+    first = problems[0]
+    if first["status"] in ("TooManyFailures", "StorageUnavailable"):
+        raise WorkerStopped(first["message"] if first["status"] == "StorageUnavailable"
+                            else f"worker {first['worker']}: {first['message']}")
+    if first["status"] == "lost":
+        raise WorkerError(f"worker {first['worker']} kept ending without finishing "
+                          f"({first['message']}); finished trials are kept")
+    raise WorkerError(f"worker {first['worker']} stopped on {first['message']}; finished "
+                      "trials are kept")
+
+
+def worker_main(index: int, payload: dict[str, Any], out: Callable[[str], None]
+                ) -> dict[str, Any]:
     """One worker process: run trials until the study has its count; report how it ended."""
     torch.set_num_threads(payload["threads"])
-    prefix = f"[worker {index}] "
-
-    def out(line: str) -> None:
-        print(prefix + line, flush=True)
-
     try:
         with stop_on_signals():
             work(payload["spec"], payload["windows"], torch.device(payload["devices"][index]),

@@ -67,15 +67,26 @@ def delivered_losses(model: DeliveredModel, windows: Windows) -> tuple[float, li
     return model.losses_on(windows, "val")
 
 
-def diverged_reason(result: TrainResult, n_repeats: int, verdict_reason: str) -> str | None:
-    """'diverged: ...' naming every repeat whose loss stopped being a number, or None."""
-    where = [(r, s.epoch + 1) for r, s in enumerate(result.stops)
-             if s is not None and s.kind is StopKind.DIVERGED]
-    if not where:
+def diverged_reason(result: TrainResult, runs: list[Diagnosis], verdict_reason: str
+                    ) -> str | None:
+    """'diverged: ...' naming every repeat whose loss stopped being a number or exploded, or
+    None when none did: one such repeat is enough to prune the trial, whatever the others
+    did, because its configuration is unstable."""
+    nan = {r: s.epoch + 1 for r, s in enumerate(result.stops)
+           if s is not None and s.kind is StopKind.DIVERGED}
+    exploded = {r: run.reason for r, run in enumerate(runs)
+                if run.label is Label.DIVERGED and r not in nan}
+    n = len(runs)
+    if not nan and not exploded:
         return None
-    named = ", ".join(f"repeat {r + 1} at epoch {e}" for r, e in where)
-    return (f"diverged: {len(where)}/{n_repeats} repeats' loss became NaN or inf ({named}); "
-            f"{verdict_reason}")
+    if not exploded:
+        named = ", ".join(f"repeat {r + 1} at epoch {e}" for r, e in nan.items())
+        return (f"diverged: {len(nan)}/{n} repeats' loss became NaN or inf ({named}); "
+                f"{verdict_reason}")
+    parts = [f"repeat {r + 1}: loss became NaN or inf at epoch {e}" for r, e in nan.items()] + \
+        [f"repeat {r + 1}: {why}" for r, why in exploded.items()]
+    return (f"diverged: {len(nan) + len(exploded)}/{n} repeats diverged ("
+            + "; ".join(sorted(parts)) + f"); {verdict_reason}")
 
 
 class TrialObjective:
@@ -174,7 +185,7 @@ class TrialObjective:
         attrs[keys.DELIVERED] = {"val_loss": delivered[0], "repeat_val_loss": delivered[1],
                                  "best_epochs": meta["best_epochs"],
                                  "scores": model.scores_on(self.windows, "val")}
-        diverged = diverged_reason(result, len(seeds), verdict.reason)
+        diverged = diverged_reason(result, runs, verdict.reason)
         if diverged:  # the run ended where its loss stopped being a number
             prune_reason.insert(0, diverged)
         elif verdict.label is Label.DIVERGED or not np.isfinite(parts.score):

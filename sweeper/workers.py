@@ -1,24 +1,36 @@
-"""The process pool: several worker processes on one study, and the signals passed to them.
+"""The process pool: several worker processes on one study, kept at their number.
 
     python -m sweeper study.py --jobs 4                    four processes on this machine
     python -m sweeper study.py --storage postgresql://...  the same command on every host
 
 `run_workers` starts one process per device and runs the sweep's worker function in each; with
-several GPUs, worker i gets GPU i. The first SIGINT or SIGTERM is passed on to the workers, and
-the main process exits 130 (SIGINT) or 143 (SIGTERM) once they have stopped. What a worker does
-and how abandoned trials are reclaimed are in `sweep` and `liveness`; this module imports
-neither.
+several GPUs, worker i gets GPU i. Workers print through the main process, which prefixes their
+lines and says a storage outage once for all of them. A worker that ends without reporting
+(killed, out of memory) is replaced by a new one on the same device, and `on_death` lets the
+sweep reclaim the trial it left running; the others go on.
+
+The first SIGINT or SIGTERM is passed on to the workers, and the main process raises
+KeyboardInterrupt or Terminated (exit 130 or 143) once they have stopped. What a worker does and
+how abandoned trials are reclaimed are in `sweep` and `liveness`; this module imports neither.
 """
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import multiprocessing.connection
 import os
+import queue as queues
 import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
 from .liveness import EXIT_SIGTERM, Terminated
+
+# Replacement workers started per worker, at most, before the pool stops replacing: a worker
+# that dies again and again (killed by the OOM killer at start, say) would otherwise loop.
+RESTARTS_PER_WORKER = 3
 
 
 class WorkerError(Exception):
@@ -27,6 +39,50 @@ class WorkerError(Exception):
 
 class WorkerStopped(Exception):
     """A worker gave up: too many failures in a row, or a storage outage outlasted its retries."""
+
+
+def _run(target: Callable[..., dict[str, Any]], index: int, payload: dict[str, Any],
+         channel: Any) -> None:
+    """A worker process: target(index, payload, out) with its lines and result sent to the
+    main process."""
+    def out(line: str) -> None:
+        channel.put(("line", index, line))
+
+    result = target(index, payload, out)
+    channel.put(("result", index, result))
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-exitcode).name}"
+        return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+class _Printer:
+    """Worker lines to `out`, prefixed, with one line for a storage outage however many
+    workers report it: the first 'unreachable' and the first 'reachable again'."""
+
+    def __init__(self, out: Callable[[str], None]) -> None:
+        self.out = out
+        self.down: set[int] = set()
+        self.said_up = False
+
+    def __call__(self, index: int, line: str) -> None:
+        if line.startswith("storage ") and " unreachable (" in line:
+            if not self.down:
+                self.said_up = False
+                self.out(f"{line} (every worker retries the same)")
+            self.down.add(index)
+            return
+        if line.startswith("storage ") and " reachable again" in line:
+            self.down.discard(index)
+            if not self.said_up:
+                self.out(line)
+                self.said_up = True
+            return
+        self.out(f"[worker {index}] {line}")
 
 
 def _gpus(device: Any) -> int:
@@ -50,19 +106,29 @@ def default_jobs(device: Any) -> int:
     return max(1, _gpus(device))
 
 
-def run_workers(target: Callable[[int, dict[str, Any]], dict[str, Any]],
-                payload: dict[str, Any], out: Callable[[str], None]) -> None:
-    """Run target(i, payload) in one process per device in payload["devices"] (joblib) and wait
-    for all of them. Each returns {"worker", "status", ...}: "done", "stopped" (a signal),
-    "TooManyFailures" or "StorageUnavailable" (with a message), or "error".
+def run_workers(target: Callable[..., dict[str, Any]], payload: dict[str, Any],
+                out: Callable[[str], None],
+                on_death: Callable[[], None] | None = None) -> list[dict[str, Any]]:
+    """Run target(i, payload, out) in one process per device in payload["devices"] and wait
+    for all of them; returns each worker's report {"worker", "status", ...}: "done",
+    "stopped" (a signal), "TooManyFailures" or "StorageUnavailable" (with a message), "error",
+    or "lost" for a worker that died and could not be replaced.
 
     The first SIGINT or SIGTERM is passed on to the workers, which fail their running trial and
     stop; this then raises KeyboardInterrupt or Terminated. A second signal abandons them."""
-    import multiprocessing
-
-    from joblib import Parallel, delayed
-
+    ctx = multiprocessing.get_context("spawn")
+    channel = ctx.Queue()
+    print_line = _Printer(out)
     received: list[int] = []
+    procs: dict[int, Any] = {}
+    results: dict[int, dict[str, Any]] = {}
+    restarts = dict.fromkeys(range(len(payload["devices"])), 0)
+
+    def start(index: int) -> None:
+        proc = ctx.Process(target=_run, args=(target, index, payload, channel),
+                           name=f"sweeper-worker-{index}")
+        proc.start()
+        procs[index] = proc
 
     def handler(signum: int, frame: Any) -> None:
         if received:
@@ -70,27 +136,66 @@ def run_workers(target: Callable[[int, dict[str, Any]], dict[str, Any]],
         received.append(signum)
         out(f"stopping: signal {signal.Signals(signum).name} passed to the workers; each "
             "fails its running trial and stops")
-        for child in multiprocessing.active_children():
-            with contextlib.suppress(OSError):
-                os.kill(child.pid, signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
+        for proc in procs.values():
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(proc.pid, signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
+
+    def drain(block: float) -> None:
+        deadline = time.monotonic() + block
+        while True:
+            try:
+                kind, index, value = channel.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queues.Empty:
+                return
+            if kind == "line":
+                print_line(index, value)
+            else:
+                results[index] = value
+            block = 0.0
+            deadline = time.monotonic()
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        results = Parallel(n_jobs=len(payload["devices"]), backend="loky")(
-            delayed(target)(i, payload) for i in range(len(payload["devices"])))
+        for index in range(len(payload["devices"])):
+            start(index)
+        while procs:
+            multiprocessing.connection.wait([p.sentinel for p in procs.values()], timeout=0.5)
+            drain(0.05)
+            for index, proc in list(procs.items()):
+                if proc.is_alive():
+                    continue
+                proc.join()
+                drain(0.2)  # its last lines and result may still be in the queue
+                del procs[index]
+                if index in results:
+                    continue
+                why = _death(proc.exitcode)
+                if received or restarts[index] >= RESTARTS_PER_WORKER:
+                    results[index] = {"worker": index, "status": "lost", "message": why}
+                    if not received:
+                        out(f"worker {index} (pid {proc.pid}) ended without finishing ({why}) "
+                            f"for the {RESTARTS_PER_WORKER + 1}th time; it is not replaced "
+                            "again, and the other workers go on")
+                    continue
+                restarts[index] += 1
+                out(f"worker {index} (pid {proc.pid}) ended without finishing ({why}); its "
+                    "running trial is failed and queued again, and a new worker takes its "
+                    "place")
+                if on_death is not None:
+                    with contextlib.suppress(Exception):  # the new worker reclaims it too
+                        on_death()
+                start(index)
+        drain(0.1)
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+        for proc in procs.values():  # only after a second signal: abandon the rest
+            with contextlib.suppress(Exception):
+                proc.kill()
     if received:
         raise Terminated() if received[0] == signal.SIGTERM else KeyboardInterrupt()
-    for r in results:
+    reports = [results[i] for i in sorted(results)]
+    for r in reports:
         if r["status"] == "stopped":  # a signal sent to one worker only
-            raise Terminated() if r["code"] == EXIT_SIGTERM else KeyboardInterrupt()
-    for r in results:
-        if r["status"] == "TooManyFailures":
-            raise WorkerStopped(f"worker {r['worker']}: {r['message']}")
-        if r["status"] == "StorageUnavailable":
-            raise WorkerStopped(r["message"])
-        if r["status"] == "error":
-            raise WorkerError(f"worker {r['worker']} stopped on {r['message']}; finished "
-                              "trials are kept")
+            raise Terminated() if r.get("code") == EXIT_SIGTERM else KeyboardInterrupt()
+    return reports
