@@ -296,7 +296,8 @@ def main() -> None:
                    help="also the earlier measurements: 5-seed retrains' last epochs, "
                         "re-evaluation of the top 5, the simplest within a standard error")
     p.add_argument("--jobs", type=int, default=2)
-    p.add_argument("--out", help="also write every study's row as JSON here")
+    p.add_argument("--out", help="also write every study's row as JSON here; studies already "
+                                 "in this file are read back, not run again")
     args = p.parse_args()
     if args.quick:
         args.budget, args.seeds, args.series = QUICK_SIZES["budget"], 1, ["sunspots"]
@@ -320,9 +321,23 @@ def main() -> None:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     work = [(s, c, seed) for s in args.series for seed in seeds for c in args.contenders]
     extras = args.extras or args.quick  # the smoke run runs every path
-    rows = Parallel(n_jobs=args.jobs)(
-        delayed(run_study)(s, c, seed, args.budget, args.quick, args.space, extras)
-        for s, c, seed in work)
+    space = "quick" if args.quick else args.space
+    # Rows already in --out (a run that was stopped) are kept and their studies not run again.
+    rows = [r for r in (rows_of(args.out) if args.out and Path(args.out).exists() else [])
+            if r["budget"] == args.budget and r.get("space", "default") == space]
+    done = {(r["series"], r["contender"], r["seed"]) for r in rows}
+    work = [w for w in work if w not in done]
+    if done:
+        print(f"# {len(done)} studies read back from {args.out}; {len(work)} to run", flush=True)
+    for row in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
+            delayed(run_study)(s, c, seed, args.budget, args.quick, args.space, extras)
+            for s, c, seed in work):
+        rows.append(row)
+        print(f"  [{len(rows) - len(done)}/{len(work)}] {row['series']} {row['contender']} "
+              f"seed {row['seed']}: delivered test {row['delivered_test']:.4f} "
+              f"({row['sweep_s']:.0f} s)", flush=True)
+        if args.out:  # written after every study, so a stopped run loses nothing finished
+            Path(args.out).write_text(json.dumps(rows, indent=1))
     print(f"# bench_sweep: budget {args.budget} member-epochs per study, {args.seeds} study "
           f"seeds, space {'quick' if args.quick else args.space}, {len(rows)} studies, "
           f"{args.jobs} processes x 1 torch thread on "
@@ -333,8 +348,6 @@ def main() -> None:
         print(summarize(rows + earlier))
     if earlier:
         print(f"(with {len(earlier)} studies from {', '.join(args.also)})")
-    if args.out:
-        Path(args.out).write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

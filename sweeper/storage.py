@@ -229,6 +229,22 @@ def retrying(call: Callable[[], Any], url: str, warn: Callable[[str], None],
         return result
 
 
+def unavailable_in(exc: BaseException) -> StorageUnavailable | None:
+    """The StorageUnavailable behind an error, if any: Optuna's trial bookkeeping can raise
+    its own error while handling the storage's."""
+    return next((e for e in _chain(exc) if isinstance(e, StorageUnavailable)), None)
+
+
+def probe(study: optuna.Study) -> bool:
+    """Whether the study's storage answers now, asked once (no retries, no messages)."""
+    inner = getattr(study._storage, "inner", study._storage)
+    try:
+        inner.get_study_name_from_id(study._study_id)
+    except Exception:
+        return False
+    return True
+
+
 def _cause_line(exc: BaseException) -> str:
     """The first line of the connection error behind `exc` (Optuna wraps it in a message about
     invalid data, which misleads during an outage)."""

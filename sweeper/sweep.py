@@ -31,9 +31,17 @@ from .record import Record
 from .review import artifact_store, publish_study_figures, publish_study_note
 from .samplers import make_sampler
 from .spec import Study
-from .storage import StorageUnavailable, count_trials, make_storage, open_study, redact
+from .storage import (
+    StorageUnavailable,
+    count_trials,
+    make_storage,
+    open_study,
+    probe,
+    redact,
+    unavailable_in,
+)
 from .trial import TrialObjective
-from .workers import WorkerError, WorkerStopped, run_workers
+from .workers import OutageLines, WorkerError, WorkerStopped, run_workers
 
 
 class TooManyFailures(Exception):
@@ -55,8 +63,9 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
     pruner = make_pruner(spec.pruner, report_steps(spec.space.max_epochs(), spec.max_reports),
                          spec.space.max_epochs())
     baseline = {loss: windows.baseline(loss) for loss in ("mse", "mae")}
-    study, resumed = open_study(spec.name, storage_url, pruner, spec.to_dict(), baseline, out,
-                                sorted(spec.space.searched()))
+    lines = OutageLines(out)  # the main process and its workers say an outage once
+    study, resumed = open_study(spec.name, storage_url, pruner, spec.to_dict(), baseline,
+                                lambda line: lines(None, line), sorted(spec.space.searched()))
     store = artifact_store(artifacts) if artifacts else None
     if store is not None and not resumed:
         publish_study_note(study, spec.to_dict(), baseline)
@@ -75,10 +84,10 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
                 worker_main, {"spec": spec, "windows": windows, "url": storage_url,
                               "artifacts": artifacts, "threads": threads,
                               "devices": devices or [str(device)] * jobs}, out,
-                on_death=lambda: reclaim_stale(study, out))
+                on_death=lambda: reclaim_stale(study, out), lines=lines)
             _settle(study, spec.n_trials, reports, out)
     finally:  # also after Ctrl-C: the figures show what finished
-        if store is not None:
+        if store is not None and probe(study):
             with contextlib.suppress(Exception):
                 publish_study_figures(study, store)
     return study
@@ -116,12 +125,18 @@ def work(spec: Study, windows: Windows, device: torch.device, storage_url: str,
         try:
             study.optimize(objective, catch=(Exception,), callbacks=[after])
         except ValueError as exc:
+            if unavailable_in(exc) is not None:
+                raise unavailable_in(exc) from None
             if not str(exc).startswith("Cannot tell a"):
                 raise
             # While this worker could not reach the storage, another one took its silent
             # trial for abandoned, failed it and queued its configuration again.
             out("a trial this worker was finishing had been failed by another worker while the "
                 "storage was unreachable; its configuration runs again as a queued trial")
+        except Exception as exc:  # Optuna's bookkeeping may mask the outage with its own error
+            if unavailable_in(exc) is None:
+                raise
+            raise unavailable_in(exc) from None
         if after.failures >= spec.max_failures:
             raise TooManyFailures(after.failure_message())
 
@@ -204,10 +219,7 @@ def _settle(study: optuna.Study, n_trials: int, reports: list[dict[str, Any]],
     problems = [r for r in reports if r["status"] != "done"]
     if not problems:
         return
-    try:
-        finished, _ = count_trials(study)
-    except Exception:  # the storage is still down: the workers' reasons stand
-        finished = -1
+    finished = count_trials(study)[0] if probe(study) else -1  # down: their reasons stand
     if finished >= n_trials:
         out(f"the study has its {n_trials} finished trials; on the way "
             + "; ".join(f"worker {r['worker']} stopped: {r.get('message', r['status'])}"

@@ -86,7 +86,7 @@ def diverged_reason(result: TrainResult, runs: list[Diagnosis], verdict_reason: 
     parts = [f"repeat {r + 1}: loss became NaN or inf at epoch {e}" for r, e in nan.items()] + \
         [f"repeat {r + 1}: {why}" for r, why in exploded.items()]
     return (f"diverged: {len(nan) + len(exploded)}/{n} repeats diverged ("
-            + "; ".join(sorted(parts)) + f"); {verdict_reason}")
+            + "; ".join(sorted(parts)) + ")")
 
 
 class TrialObjective:

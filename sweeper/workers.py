@@ -60,16 +60,17 @@ def _death(exitcode: int | None) -> str:
     return f"exit code {exitcode}"
 
 
-class _Printer:
-    """Worker lines to `out`, prefixed, with one line for a storage outage however many
-    workers report it: the first 'unreachable' and the first 'reachable again'."""
+class OutageLines:
+    """Lines to `out`, a worker's prefixed with its number, with one line for a storage outage
+    however many workers (and the main process, index None) report it: the first
+    'unreachable' and the first 'reachable again'."""
 
     def __init__(self, out: Callable[[str], None]) -> None:
         self.out = out
         self.down: set[int] = set()
         self.said_up = False
 
-    def __call__(self, index: int, line: str) -> None:
+    def __call__(self, index: int | None, line: str) -> None:
         if line.startswith("storage ") and " unreachable (" in line:
             if not self.down:
                 self.said_up = False
@@ -82,7 +83,7 @@ class _Printer:
                 self.out(line)
                 self.said_up = True
             return
-        self.out(f"[worker {index}] {line}")
+        self.out(line if index is None else f"[worker {index}] {line}")
 
 
 def _gpus(device: Any) -> int:
@@ -108,7 +109,8 @@ def default_jobs(device: Any) -> int:
 
 def run_workers(target: Callable[..., dict[str, Any]], payload: dict[str, Any],
                 out: Callable[[str], None],
-                on_death: Callable[[], None] | None = None) -> list[dict[str, Any]]:
+                on_death: Callable[[], None] | None = None,
+                lines: OutageLines | None = None) -> list[dict[str, Any]]:
     """Run target(i, payload, out) in one process per device in payload["devices"] and wait
     for all of them; returns each worker's report {"worker", "status", ...}: "done",
     "stopped" (a signal), "TooManyFailures" or "StorageUnavailable" (with a message), "error",
@@ -118,7 +120,7 @@ def run_workers(target: Callable[..., dict[str, Any]], payload: dict[str, Any],
     stop; this then raises KeyboardInterrupt or Terminated. A second signal abandons them."""
     ctx = multiprocessing.get_context("spawn")
     channel = ctx.Queue()
-    print_line = _Printer(out)
+    print_line = lines or OutageLines(out)
     received: list[int] = []
     procs: dict[int, Any] = {}
     results: dict[int, dict[str, Any]] = {}

@@ -233,3 +233,22 @@ def test_a_sampler_instance_from_the_study_file_is_used(in_tmp, tmp_path):
         'pruner="none",', 'pruner="none", sampler=optuna.samplers.RandomSampler(seed=3),'))
     assert main([str(study_file), "--n-trials", "2"]) == 0
     assert load("tiny_toy").user_attrs[keys.STUDY_SPEC]["sampler"] == "RandomSampler"
+
+
+def test_one_exploded_repeat_prunes_its_trial_and_is_named(in_tmp, capsys):
+    assert main([str(FIXTURES / "exploding.py")]) == 0
+    study = load("exploding")
+    mixed = 0
+    for t in study.trials:
+        labels = t.user_attrs[keys.REPEAT_LABELS]
+        if "diverged" not in labels:
+            assert t.state == optuna.trial.TrialState.COMPLETE
+            continue
+        assert t.state == optuna.trial.TrialState.PRUNED
+        reason = t.user_attrs[keys.PRUNE_REASON]
+        n = labels.count("diverged")
+        assert reason.startswith(f"diverged: {n}/4 repeats diverged (")
+        for r, label in enumerate(labels):
+            assert (f"repeat {r + 1}: " in reason) == (label == "diverged")
+        mixed += n < 4
+    assert mixed, "expected a trial where some repeats exploded and others did not"

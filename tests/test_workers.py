@@ -362,3 +362,183 @@ def test_sqlite_workers_outlast_an_outside_write_lock(tmp_path):
     assert proc.returncode == 0, out[-3000:]
     assert "Traceback" not in out
     assert_whole(trials("fast_toy", url), 30)
+
+
+def _children(pid):
+    """Worker processes of a sweep: its children that run sweeper's spawned workers."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and "spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+def test_kill_9_of_one_worker_replaces_it_and_the_sweep_goes_on(tmp_path):
+    url = str(tmp_path / "journal.log")
+    with background(SLOW, "--jobs", 2, "--n-trials", 6, "--storage", url, cwd=tmp_path) as proc:
+        wait_for(lambda: sum(t.state in FINISHED for t in trials("slow_toy", url)) >= 1
+                 and any(t.state == RUNNING and t.params for t in trials("slow_toy", url))
+                 and len(_children(proc.pid)) == 2, 120, "a finished and a running trial")
+        os.kill(_children(proc.pid)[0], signal.SIGKILL)
+        out, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 0, out[-3000:]
+    assert "killed by SIGKILL); its running trial is failed and queued again, and a new " \
+           "worker takes its place" in out
+    assert "Traceback" not in out
+    ts = trials("slow_toy", url)
+    assert_whole(ts, 6)
+    failed = [t for t in ts if t.state == optuna.trial.TrialState.FAIL]
+    assert len(failed) == 1
+    assert all(t.user_attrs[keys.FAIL_REASON].startswith("stale: its worker") for t in failed)
+    assert not [t for t in ts if t.state == RUNNING]
+
+
+@pytest.mark.slow
+def test_an_outage_longer_than_the_limit_stops_every_worker_once_and_resumes(tmp_path,
+                                                                            postgres):
+    url = postgres.url()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "SWEEPER_OUTAGE_LIMIT_S": "4"}
+    study_file = tmp_path / "outage.py"  # a study of its own on the shared server
+    study_file.write_text(Path(SLOW).read_text().replace('name="slow_toy"', 'name="outage"'))
+    argv = [sys.executable, "-m", "sweeper", str(study_file), "--jobs", "2", "--n-trials", "6",
+            "--storage", url]
+    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(lambda: any(t.state == RUNNING for t in trials("outage", url)), 120,
+                 "a running trial")
+        postgres.stop()
+        out, _ = proc.communicate(timeout=120)  # every worker gives up after 4 s
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        postgres.start()
+    assert proc.returncode == 1, out[-3000:]
+    assert out.count(" unreachable (") == 1, out  # said once for both workers
+    assert "stayed unreachable for" in out and "Traceback" not in out
+    again = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=240)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    ts = trials("outage", url)
+    assert not [t for t in ts if t.state == RUNNING]
+    assert sum(t.state in FINISHED for t in ts) >= 6
+    assert all(t.user_attrs.get(keys.FAIL_REASON) for t in ts
+               if t.state == optuna.trial.TrialState.FAIL)
+
+
+def test_a_sweep_complete_despite_a_worker_that_gave_up_is_finished():
+    from sweeper.sweep import _settle
+    from sweeper.workers import WorkerStopped
+
+    study = optuna.create_study()
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    said = []
+    gave_up = {"worker": 1, "status": "StorageUnavailable", "message": "the storage stayed "
+                                                                      "unreachable for 120 s"}
+    _settle(study, 3, [{"worker": 0, "status": "done"}, gave_up], said.append)
+    assert len(said) == 1 and "the study has its 3 finished trials" in said[0]
+    with pytest.raises(WorkerStopped, match="stayed unreachable"):
+        _settle(study, 4, [gave_up], said.append)
+
+
+INTERRUPT_WHILE_DRAWING = """
+import sys, time
+import optuna
+from sweeper.__main__ import main
+
+real = optuna.trial.Trial.suggest_float
+
+def slow(self, name, *args, **kwargs):  # trial 1 is interrupted between two of its draws
+    if name == "weight_decay" and self.number == 1:
+        print("DRAWING", flush=True)
+        time.sleep(30)
+    return real(self, name, *args, **kwargs)
+
+optuna.trial.Trial.suggest_float = slow
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_a_trial_interrupted_while_drawing_its_parameters_is_not_queued_half(tmp_path):
+    study_file = tmp_path / "three.py"
+    study_file.write_text(Path(FAST).read_text().replace(
+        "weight_decay=0.0,", "weight_decay=FloatRange(1e-5, 1e-2, log=True),"))
+    url = str(tmp_path / "journal.log")
+    argv = [sys.executable, "-c", INTERRUPT_WHILE_DRAWING, str(study_file), "--n-trials", "3",
+            "--storage", url]
+    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        seen = ""
+        while "DRAWING" not in seen:
+            line = proc.stdout.readline()
+            assert line, seen
+            seen += line
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, seen + out
+    ts = trials("fast_toy", url)
+    half = ts[1]
+    assert half.state == optuna.trial.TrialState.FAIL and len(half.params) < 3
+    assert not [t for t in ts if t.state == optuna.trial.TrialState.WAITING]  # nothing queued
+    again = sweeper(study_file, "--n-trials", 3, "--storage", url, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "configuration again" not in again.stdout
+
+
+def test_a_fresh_journal_lock_is_said_after_a_second(tmp_path):
+    url = tmp_path / "journal.log"
+    url.write_text("")
+    os.symlink(url, f"{url}.lock")  # as a worker killed a moment ago leaves it
+    said = []
+    make_storage(str(url), warn=said.append)
+    assert len(said) == 1 and said[0].startswith("waiting for the journal lock")
+
+
+def test_a_heartbeat_is_tried_once_and_never_raises():
+    import sqlalchemy.exc
+
+    from sweeper.storage import RetryingStorage
+
+    class Down(optuna.storages.InMemoryStorage):
+        calls = 0
+
+        def record_heartbeat(self, trial_id):
+            Down.calls += 1
+            raise sqlalchemy.exc.OperationalError("UPDATE", {}, Exception("server closed"))
+
+    storage = RetryingStorage(Down(), "postgresql://x", warn=lambda line: None)
+    start = time.monotonic()
+    storage.record_heartbeat(0)
+    assert Down.calls == 1 and time.monotonic() - start < 1
+
+
+def test_stale_trials_get_their_reason_and_none_are_taken_right_after_an_outage(
+        tmp_path, monkeypatch):
+    import sweeper.storage
+
+    monkeypatch.setattr(sweeper.storage, "GRACE_S", 1)
+    study = optuna.create_study(study_name="s", storage=make_storage(
+        f"sqlite:///{tmp_path / 'study.db'}"))
+    trial = _orphan_from_another_host(study)
+    study._storage.record_heartbeat(trial._trial_id)
+    time.sleep(2.5)
+    monkeypatch.setitem(sweeper.storage._RECOVERED, "at", time.monotonic())
+    assert study._storage._get_stale_trial_ids(study._study_id) == []  # just back: paused
+    monkeypatch.setitem(sweeper.storage._RECOVERED, "at", time.monotonic() - 5)
+    assert study._storage._get_stale_trial_ids(study._study_id) == [trial._trial_id]
+    assert study.trials[0].user_attrs[keys.FAIL_REASON] == (
+        "stale: no heartbeat from its worker elsewhere:1 for over 1 s")
