@@ -319,7 +319,8 @@ def main() -> None:
                 f"with studies at --budget {args.budget}")
     start = time.perf_counter()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    work = [(s, c, seed) for s in args.series for seed in seeds for c in args.contenders]
+    # Seed by seed, so that a run stopped early has every series and contender for its seeds.
+    work = [(s, c, seed) for seed in seeds for s in args.series for c in args.contenders]
     extras = args.extras or args.quick  # the smoke run runs every path
     space = "quick" if args.quick else args.space
     # Rows already in --out (a run that was stopped) are kept and their studies not run again.

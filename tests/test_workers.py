@@ -15,6 +15,7 @@ from pathlib import Path
 import optuna
 import pytest
 import torch
+from bench_faults import worker_pids
 from conftest import wait_for
 
 from sweeper import keys
@@ -364,30 +365,14 @@ def test_sqlite_workers_outlast_an_outside_write_lock(tmp_path):
     assert_whole(trials("fast_toy", url), 30)
 
 
-def _children(pid):
-    """Worker processes of a sweep: its children that run sweeper's spawned workers."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and "spawn_main" in cmdline:
-            found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.slow
 def test_kill_9_of_one_worker_replaces_it_and_the_sweep_goes_on(tmp_path):
     url = str(tmp_path / "journal.log")
     with background(SLOW, "--jobs", 2, "--n-trials", 6, "--storage", url, cwd=tmp_path) as proc:
         wait_for(lambda: sum(t.state in FINISHED for t in trials("slow_toy", url)) >= 1
                  and any(t.state == RUNNING and t.params for t in trials("slow_toy", url))
-                 and len(_children(proc.pid)) == 2, 120, "a finished and a running trial")
-        os.kill(_children(proc.pid)[0], signal.SIGKILL)
+                 and len(worker_pids(proc.pid)) == 2, 120, "a finished and a running trial")
+        os.kill(worker_pids(proc.pid)[0], signal.SIGKILL)
         out, _ = proc.communicate(timeout=240)
     assert proc.returncode == 0, out[-3000:]
     assert "killed by SIGKILL); its running trial is failed and queued again, and a new " \
