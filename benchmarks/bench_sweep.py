@@ -131,17 +131,26 @@ def member_epochs(trial: optuna.trial.FrozenTrial) -> int:
     return Record.of(trial).member_epochs
 
 
-def retrained(config: dict, windows, seeds: list[int]) -> tuple[list[float], list[float]]:
-    """Test loss of `config` retrained once per seed (no stopping, as a plain training loop):
-    (restored at each run's best validation epoch, at its final weights), one per seed."""
+def retrained_models(config: dict, data: Data, windows, seeds: list[int], split_seed: int = 0
+                     ) -> tuple[list[DeliveredModel], list[DeliveredModel]]:
+    """`config` retrained once per seed (no stopping, as a plain training loop), each run as a
+    one-member model: (restored at its best validation epoch, at its final weights)."""
     from sweeper.train import train_repeats
 
     res = train_repeats(config, windows, seeds, torch.device("cpu"), patience=None,
                         engine="sequential")
-    meta = meta_for("bench", 0, config, Data(source=[0.0, 1.0], window=windows.train_x.shape[1]),
-                    windows, seeds, [int(e) for e in res.best_epoch])
-    return ([DeliveredModel(meta, [s]).losses_on(windows, "test")[0] for s in res.states],
-            [DeliveredModel(meta, [s]).losses_on(windows, "test")[0] for s in res.final_states])
+    meta = meta_for("bench", 0, config, data, windows, seeds, [int(e) for e in res.best_epoch],
+                    split_seed)
+    return ([DeliveredModel(meta, [s]) for s in res.states],
+            [DeliveredModel(meta, [s]) for s in res.final_states])
+
+
+def retrained(config: dict, windows, seeds: list[int]) -> tuple[list[float], list[float]]:
+    """Test loss of `config` retrained once per seed: (at the best epoch, final), per seed."""
+    best, final = retrained_models(
+        config, Data(source=[0.0, 1.0], window=windows.train_x.shape[1]), windows, seeds)
+    return ([m.losses_on(windows, "test")[0] for m in best],
+            [m.losses_on(windows, "test")[0] for m in final])
 
 
 def fresh_score(config: dict, windows, seeds: list[int],
@@ -159,6 +168,23 @@ def fresh_score(config: dict, windows, seeds: list[int],
     return parts.score, parts.val_loss
 
 
+def sweep_to_budget(spec: Study, windows, budget: int, artifacts: str
+                    ) -> tuple[optuna.Study, int, float]:
+    """Run `spec`'s trials (its sampler seeded by spec.seed, its pruner) one at a time until
+    they have used `budget` member-epochs; model files go to `artifacts`.
+    (study, member-epochs used, seconds)."""
+    max_epochs = spec.space.max_epochs()
+    study = optuna.create_study(
+        direction="minimize", sampler=optuna.samplers.TPESampler(seed=spec.seed),
+        pruner=make_pruner(spec.pruner, report_steps(max_epochs, spec.max_reports), max_epochs))
+    objective = TrialObjective(spec, windows, torch.device("cpu"), store=artifact_store(artifacts))
+    used, start = 0, time.perf_counter()
+    while used < budget:
+        study.optimize(objective, n_trials=1, catch=(Exception,))
+        used += member_epochs(study.trials[-1])
+    return study, used, time.perf_counter() - start
+
+
 def run_study(series: str, contender: str, seed: int, budget: int, quick: bool = False,
               space: str = "default", extras: bool = False) -> dict:
     torch.set_num_threads(1)
@@ -168,18 +194,8 @@ def run_study(series: str, contender: str, seed: int, budget: int, quick: bool =
                                   else (RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS))
     windows = windows_for(series)
     spec = spec_for(contender, series, seed, QUICK_SPACE if quick else SPACES[space])
-    max_epochs = spec.space.max_epochs()
-    study = optuna.create_study(
-        direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=make_pruner(spec.pruner, report_steps(max_epochs, spec.max_reports), max_epochs))
     with tempfile.TemporaryDirectory() as artifacts:  # the model files the sweep saves
-        objective = TrialObjective(spec, windows, torch.device("cpu"),
-                                   store=artifact_store(artifacts))
-        used, start = 0, time.perf_counter()
-        while used < budget:
-            study.optimize(objective, n_trials=1, catch=(Exception,))
-            used += member_epochs(study.trials[-1])
-        sweep_s = time.perf_counter() - start
+        study, used, sweep_s = sweep_to_budget(spec, windows, budget, artifacts)
         delivered = from_study(study, artifacts).losses_on(windows, "test")[0]
     ranked = sorted((t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE),
                     key=lambda t: t.value)

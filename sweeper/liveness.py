@@ -8,7 +8,8 @@ trial, and its configuration is queued to run again.
 
 Signals: the first Ctrl-C (SIGINT) or SIGTERM raises KeyboardInterrupt (or `Terminated`) in the
 worker, which fails its running trial with that reason and stops; further ones are ignored
-while it stores that.
+while it stores that. A signal that arrives while Optuna creates a trial is held until the
+objective has that trial in hand, so that no trial is left RUNNING by a clean stop.
 
 Used by the trial (stamp, heartbeat), the sweep (reclaiming) and the process pool (signals); it
 imports none of them.
@@ -52,6 +53,44 @@ def interrupt_reason(exc: BaseException) -> str:
             else "interrupted (Ctrl-C / SIGINT) while running")
 
 
+def _raised(signum: int) -> KeyboardInterrupt:
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+# While Optuna creates a trial or stores its end, a signal is held here instead of raised:
+# raised in the middle of either, it would leave the trial RUNNING with nobody to fail it.
+_held: dict[str, Any] = {"holding": False, "signal": None}
+
+
+def hold_signals() -> None:
+    """Hold the first signal from now until `release_signals`."""
+    _held["holding"] = True
+
+
+def hold_signals_while_asking(study: optuna.Study) -> None:
+    """Make `study.ask` hold signals; the objective's first step releases them (inside its
+    handler, which fails the trial with the reason), or a failing ask does."""
+    ask = study.ask
+
+    def held_ask(*args: Any, **kwargs: Any) -> optuna.Trial:
+        hold_signals()
+        try:
+            return ask(*args, **kwargs)
+        except BaseException:
+            release_signals()
+            raise
+
+    study.ask = held_ask  # type: ignore[method-assign]
+
+
+def release_signals() -> None:
+    """Stop holding signals; raise the one held meanwhile, if any."""
+    _held["holding"] = False
+    signum, _held["signal"] = _held["signal"], None
+    if signum is not None:
+        raise _raised(signum)
+
+
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[None]:
     """The first SIGINT or SIGTERM raises KeyboardInterrupt or Terminated; later ones are
@@ -62,7 +101,10 @@ def stop_on_signals() -> Iterator[None]:
         if received:
             return
         received.append(signum)
-        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        if _held["holding"]:
+            _held["signal"] = signum
+            return
+        raise _raised(signum)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -25,7 +25,13 @@ from optuna.artifacts import FileSystemArtifactStore
 from . import keys
 from .data import Windows
 from .delivery import keep_best
-from .liveness import exit_code, reclaim_stale, stop_on_signals
+from .liveness import (
+    exit_code,
+    hold_signals_while_asking,
+    reclaim_stale,
+    release_signals,
+    stop_on_signals,
+)
 from .pruning import make_pruner, report_steps
 from .record import Record
 from .review import artifact_store, publish_study_figures, publish_study_note
@@ -108,6 +114,7 @@ def work(spec: Study, windows: Windows, device: torch.device, storage_url: str,
     # its first picks and parallel workers do not make the same ones.
     seed = int(np.random.SeedSequence([spec.seed, len(study.trials), worker]).generate_state(1)[0])
     study.sampler = make_sampler(spec.sampler, seed)
+    hold_signals_while_asking(study)
     show_epochs = sys.stderr.isatty() if progress is None else progress
     store = artifact_store(artifacts) if artifacts else None
     objective = TrialObjective(spec, windows, device,
@@ -115,6 +122,7 @@ def work(spec: Study, windows: Windows, device: torch.device, storage_url: str,
     after = AfterTrial(out, spec.n_trials, spec.max_failures, show_epochs, store,
                        spec.keep_models)
     while True:
+        release_signals()
         finished, running = count_trials(study)
         if finished >= spec.n_trials:
             return
@@ -169,6 +177,7 @@ class AfterTrial:
                 "--max-failures to allow more).")
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        release_signals()  # the trial's end is stored: a signal held meanwhile stops here
         if self.clear_line:
             sys.stderr.write("\r" + " " * 40 + "\r")
         if trial.state == optuna.trial.TrialState.FAIL:

@@ -25,7 +25,7 @@ from . import keys, record
 from .data import Windows
 from .delivery import DeliveredModel, meta_for, save_artifact, still_matters
 from .diagnosis import Diagnosis, Label, diagnose_run, diagnose_trial
-from .liveness import heartbeat, interrupt_reason, stamp
+from .liveness import heartbeat, hold_signals, interrupt_reason, release_signals, stamp
 from .objective import Score, score
 from .pruning import StopKind, explain, report_steps
 from .review import publish_trial
@@ -104,6 +104,7 @@ class TrialObjective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         try:
+            release_signals()  # one that came while Optuna created this trial stops it here
             trial.set_user_attr(keys.WORKER, stamp())
             with heartbeat(trial):
                 return self._run(trial)
@@ -122,6 +123,8 @@ class TrialObjective:
         except Exception as exc:
             _store_reason(trial, f"{type(exc).__name__}: {exc}")
             raise
+        finally:
+            hold_signals()  # until Optuna has stored how the trial ended (the next callback)
 
     def _run(self, trial: optuna.Trial) -> float:
         spec = self.spec

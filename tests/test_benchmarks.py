@@ -83,3 +83,10 @@ def test_bench_checkpoints_quick():
 def test_bench_inputs_quick():
     out = bench(BENCH / "bench_inputs.py", "--quick", cwd=BENCH)
     assert "| 5 inputs, future covariates at the head |" in out and "5 inputs / 1 input:" in out
+
+
+@pytest.mark.slow
+def test_bench_classify_quick(tmp_path):
+    out = bench(BENCH / "bench_classify.py", "--quick", "--jobs", "1", "--out",
+                tmp_path / "rows.json", cwd=BENCH)
+    assert "| 0 | 63 |" in out and "| median |" in out  # one seed, its 63 test sequences
