@@ -96,18 +96,18 @@ def summarize(rows: list[dict]) -> str:
                      f"{c['dropout']:.2f}, {c['weight_decay']:.1e}, {c['epochs']}, "
                      f"{c['lr']:.1e} |")
     if seeds:
-        med = {k: float(np.median([r[k] for r in rs]))
-               for k, rs in [("majority", [swept[s] for s in seeds]),
-                             ("delivered_accuracy", [swept[s] for s in seeds])]}
-        pd_ = float(np.median([plain[s]["delivered_accuracy"] for s in seeds]))
-        pr = float(np.median([plain[s]["retrained_accuracy"] for s in seeds]))
-        wins = sum(swept[s]["delivered_accuracy"] > plain[s]["retrained_accuracy"]
-                   for s in seeds)
-        ties = sum(swept[s]["delivered_accuracy"] == plain[s]["retrained_accuracy"]
-                   for s in seeds)
-        lines.append(f"| median | | {med['majority']:.3f} | {pd_:.3f} | {pr:.3f} | "
-                     f"{med['delivered_accuracy']:.3f} | sweeper above plain retrained in "
-                     f"{wins}/{len(seeds)} seeds ({ties} ties) |")
+        def median(rows: dict, key: str) -> float:
+            return float(np.median([rows[s][key] for s in seeds]))
+
+        ours = [swept[s]["delivered_accuracy"] for s in seeds]
+        theirs = [plain[s]["retrained_accuracy"] for s in seeds]
+        wins = sum(a > b for a, b in zip(ours, theirs, strict=True))
+        ties = sum(a == b for a, b in zip(ours, theirs, strict=True))
+        lines.append(f"| median | | {median(swept, 'majority'):.3f} | "
+                     f"{median(plain, 'delivered_accuracy'):.3f} | "
+                     f"{median(plain, 'retrained_accuracy'):.3f} | "
+                     f"{median(swept, 'delivered_accuracy'):.3f} | sweeper above plain "
+                     f"retrained in {wins}/{len(seeds)} seeds ({ties} ties) |")
     lines.append("(accuracy on the test split, cross-entropy in brackets)")
     return "\n".join(lines)
 

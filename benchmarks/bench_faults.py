@@ -152,9 +152,11 @@ def run_case(case: str, root: Path, postgres: Postgres | None) -> dict:
         env["SWEEPER_OUTAGE_LIMIT_S"] = str(OUTAGE[case][1])
     sweep = Sweep(study, url, env)
     proc = sweep.start()
-    ready = wait_for(lambda: counts(name, url)["finished"] >= 2
-                     and counts(name, url)["running"] >= 1
-                     and len(worker_pids(proc.pid)) == 2, 180)
+    def mid_sweep() -> bool:  # two trials finished, another running, both workers up
+        now = counts(name, url)
+        return now["finished"] >= 2 and now["running"] >= 1 and len(worker_pids(proc.pid)) == 2
+
+    ready = wait_for(mid_sweep, 180)
     if not ready:
         first = sweep.finish(proc, timeout=1)
         return {"case": case, "note": f"the fault was never injected (exit {first})"}

@@ -317,15 +317,15 @@ def main() -> None:
     args = p.parse_args()
     if args.quick:
         args.budget, args.seeds, args.series = QUICK_SIZES["budget"], 1, ["sunspots"]
-    def rows_of(path: str) -> list[dict]:
+    def rows_of(path: str, flag: str = "--also") -> list[dict]:
         try:
             rows = json.loads(Path(path).read_text())
         except (OSError, ValueError) as e:
-            p.error(f"--also: {e}")
+            p.error(f"{flag}: {e}")
         if not (isinstance(rows, list) and all(isinstance(r, dict) and
                                                ("test_mean" in r or "delivered_test" in r)
                                                for r in rows)):
-            p.error(f"--also: {path} is not a file that --out wrote (a list of study rows)")
+            p.error(f"{flag}: {path} is not a file that --out wrote (a list of study rows)")
         return rows
 
     earlier = [row for f in args.also for row in rows_of(f)]
@@ -340,7 +340,8 @@ def main() -> None:
     extras = args.extras or args.quick  # the smoke run runs every path
     space = "quick" if args.quick else args.space
     # Rows already in --out (a run that was stopped) are kept and their studies not run again.
-    rows = [r for r in (rows_of(args.out) if args.out and Path(args.out).exists() else [])
+    rows = [r for r in (rows_of(args.out, "--out") if args.out and Path(args.out).exists()
+                        else [])
             if r["budget"] == args.budget and r.get("space", "default") == space]
     done = {(r["series"], r["contender"], r["seed"]) for r in rows}
     work = [w for w in work if w not in done]

@@ -167,20 +167,7 @@ class Data:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise must(f"Data.{name}", "an int >= 1", v)
-        for name in ("val_fraction", "test_fraction"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
-                raise must(f"Data.{name}", "a fraction in [0, 1)", v)
-        if self.val_fraction <= 0:
-            raise must("Data.val_fraction", "> 0 (diagnosis needs a validation curve)",
-                       self.val_fraction)
-        if self.val_fraction + self.test_fraction >= 1:
-            raise SpecError(
-                "Data.val_fraction + Data.test_fraction must leave windows for training, but got "
-                f"{self.val_fraction} + {self.test_fraction}."
-            )
-        if self.scale not in SCALES:
-            raise must("Data.scale", f"one of {', '.join(SCALES)}", self.scale)
+        self._check_split("windows")
 
     @property
     def sequences(self) -> bool:
@@ -201,6 +188,10 @@ class Data:
             object.__setattr__(self, "x", x)
             object.__setattr__(self, "y", y)
             object.__setattr__(self, "source", "arrays")
+        self._check_split("sequences")
+
+    def _check_split(self, units: str) -> None:
+        """The split fractions and the scaler, for windows or sequences (`units`)."""
         for name in ("val_fraction", "test_fraction"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
@@ -210,7 +201,7 @@ class Data:
                        self.val_fraction)
         if self.val_fraction + self.test_fraction >= 1:
             raise SpecError(
-                "Data.val_fraction + Data.test_fraction must leave sequences for training, but "
+                f"Data.val_fraction + Data.test_fraction must leave {units} for training, but "
                 f"got {self.val_fraction} + {self.test_fraction}.")
         if self.scale not in SCALES:
             raise must("Data.scale", f"one of {', '.join(SCALES)}", self.scale)

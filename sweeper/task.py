@@ -155,8 +155,25 @@ def macro_f1(pred: np.ndarray, labels: np.ndarray, n_classes: int) -> float:
     return float(np.mean(scores))
 
 
+class _PerSequence:
+    """What the sequence tasks share: one whole sequence per window, every feature an input,
+    nothing known ahead."""
+
+    window = 0
+    horizon = 1
+    series = ("",)
+
+    @property
+    def n_inputs(self) -> int:
+        return self.n_features  # type: ignore[attr-defined]
+
+    @property
+    def n_known(self) -> int:
+        return 0
+
+
 @dataclass(frozen=True)
-class Classify:
+class Classify(_PerSequence):
     """A label per sequence from (n, time, features) arrays: cross-entropy, accuracy, and
     macro-F1 when the classes are unbalanced. Features are scaled per feature, fit on the
     training sequences."""
@@ -170,18 +187,7 @@ class Classify:
     unbalanced: bool = False  # the largest class over 1.5x the smallest: report macro-F1 too
 
     kind = "classify"
-    window = 0
-    horizon = 1
-    series = ("",)
     targets = ("class",)
-
-    @property
-    def n_inputs(self) -> int:
-        return self.n_features
-
-    @property
-    def n_known(self) -> int:
-        return 0
 
     @property
     def n_outputs(self) -> int:
@@ -260,7 +266,7 @@ class Classify:
 
 
 @dataclass(frozen=True)
-class Regress:
+class Regress(_PerSequence):
     """Numbers per sequence from (n, time, features) arrays (windows the user cut): a
     regression loss over every output. Features and outputs are scaled per column, fit on the
     training sequences."""
@@ -274,22 +280,11 @@ class Regress:
     y_scale: np.ndarray = field(compare=False, repr=False)
 
     kind = "regress"
-    window = 0
-    horizon = 1
-    series = ("",)
     metric_names = ()
 
     @property
     def targets(self) -> tuple[str, ...]:
         return tuple(f"y{i}" for i in range(self.n_targets)) if self.n_targets > 1 else ("y",)
-
-    @property
-    def n_inputs(self) -> int:
-        return self.n_features
-
-    @property
-    def n_known(self) -> int:
-        return 0
 
     @property
     def n_outputs(self) -> int:

@@ -434,6 +434,26 @@ def test_a_sweep_complete_despite_a_worker_that_gave_up_is_finished():
         _settle(study, 4, [gave_up], said.append)
 
 
+def signal_at(script, marker, sig, cwd, *args, env=None):
+    """Run `script` (a patched `python -m sweeper ARGS`), send `sig` once it prints `marker`,
+    and return (exit code, everything it printed)."""
+    argv, env = _argv_env(args, env)
+    proc = subprocess.Popen([sys.executable, "-c", script, *argv[3:]], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = ""
+    try:
+        while marker not in seen:
+            line = proc.stdout.readline()
+            assert line, seen
+            seen += line
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, seen + out
+
+
 INTERRUPT_WHILE_DRAWING = """
 import sys, time
 import optuna
@@ -458,23 +478,9 @@ def test_a_trial_interrupted_while_drawing_its_parameters_is_not_queued_half(tmp
     study_file.write_text(Path(FAST).read_text().replace(
         "weight_decay=0.0,", "weight_decay=FloatRange(1e-5, 1e-2, log=True),"))
     url = str(tmp_path / "journal.log")
-    argv = [sys.executable, "-c", INTERRUPT_WHILE_DRAWING, str(study_file), "--n-trials", "3",
-            "--storage", url]
-    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        seen = ""
-        while "DRAWING" not in seen:
-            line = proc.stdout.readline()
-            assert line, seen
-            seen += line
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, seen + out
+    code, out = signal_at(INTERRUPT_WHILE_DRAWING, "DRAWING", signal.SIGINT, tmp_path,
+                          study_file, "--n-trials", 3, "--storage", url)
+    assert code == 130, out
     ts = trials("fast_toy", url)
     half = ts[1]
     assert half.state == optuna.trial.TrialState.FAIL and len(half.params) < 3
@@ -510,24 +516,10 @@ sys.exit(main(sys.argv[1:]))
 @pytest.mark.parametrize("phase", ["create_new_trial", "set_trial_state_values"])
 def test_a_signal_while_optuna_creates_or_ends_a_trial_leaves_none_running(tmp_path, phase):
     url = str(tmp_path / "journal.log")
-    argv = [sys.executable, "-c", INTERRUPT_IN_OPTUNA, FAST, "--n-trials", "3", "--storage",
-            url]
-    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1", "PHASE": phase})
-    try:
-        seen = ""
-        while "INSIDE" not in seen:
-            line = proc.stdout.readline()
-            assert line, seen
-            seen += line
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 143, seen + out
-    assert "Traceback" not in seen + out
+    code, out = signal_at(INTERRUPT_IN_OPTUNA, "INSIDE", signal.SIGTERM, tmp_path, FAST,
+                          "--n-trials", 3, "--storage", url, env={"PHASE": phase})
+    assert code == 143, out
+    assert "Traceback" not in out
     ts = trials("fast_toy", url)
     assert not [t for t in ts if t.state == RUNNING], ts
     if phase == "create_new_trial":  # the new trial is failed with the reason, nothing queued
