@@ -39,6 +39,10 @@ RETRY_FOR_S = float(os.environ.get("SWEEPER_OUTAGE_LIMIT_S", 120))
 # When this process last got the storage back after an outage (time.monotonic()): for GRACE_S
 # after that, silent heartbeats say more about the outage than about dead workers.
 _RECOVERED = {"at": -math.inf}
+# The outage this process is in, shared by all of its storage calls and threads: when its first
+# failed call was (time.monotonic(); None while the storage answers) and whether it was said.
+# One limit for the whole outage: a call made after others have waited it out tries once.
+_OUTAGE: dict[str, Any] = {"since": None, "said": False}
 
 
 class StorageUnavailable(Exception):
@@ -201,31 +205,39 @@ def transient(exc: BaseException) -> bool:
 
 def retrying(call: Callable[[], Any], url: str, warn: Callable[[str], None],
              retry_for: float = RETRY_FOR_S) -> Any:
-    """call(), retried with backoff while the error is transient; says so once per outage and
-    raises StorageUnavailable after `retry_for` seconds."""
-    start, delay, said = time.monotonic(), 0.5, False
+    """call(), retried with backoff while the error is transient. The outage is the process's
+    (_OUTAGE): it is said once when it starts and once when it ends, and once it has lasted
+    `retry_for` seconds every call that still fails raises StorageUnavailable."""
+    delay = 0.5
     while True:
         try:
             result = call()
         except Exception as exc:
             if not transient(exc):
                 raise
-            waited = time.monotonic() - start
+            now = time.monotonic()
+            if _OUTAGE["since"] is None:
+                _OUTAGE["since"] = now
+            waited = now - _OUTAGE["since"]
             if waited >= retry_for:
                 raise StorageUnavailable(
                     f"the storage {redact(url)} stayed unreachable for {waited:.0f} s "
                     f"({_cause_line(exc)}); finished trials are kept, and re-running the same "
                     "command resumes the study.") from None
-            if not said:
+            if not _OUTAGE["said"]:
                 warn(f"storage {redact(url)} unreachable ({_cause_line(exc)}); retrying for up "
                      f"to {retry_for:.0f} s")
-                said = True
+                _OUTAGE["said"] = True
             time.sleep(min(delay, retry_for - waited))
             delay = min(delay * 2, 10.0)
             continue
-        if said:
-            _RECOVERED["at"] = time.monotonic()
-            warn(f"storage {redact(url)} reachable again after {time.monotonic() - start:.1f} s")
+        since, said = _OUTAGE["since"], _OUTAGE["said"]
+        if since is not None:
+            _OUTAGE.update(since=None, said=False)
+            if said:
+                _RECOVERED["at"] = time.monotonic()
+                warn(f"storage {redact(url)} reachable again after "
+                     f"{time.monotonic() - since:.1f} s")
         return result
 
 
@@ -284,9 +296,13 @@ class RetryingStorage(optuna.storages.BaseStorage, BaseHeartbeat):
 
     def record_heartbeat(self, trial_id: int) -> None:
         """One try: a missed beat only makes the trial look older, and the next one follows in
-        HEARTBEAT_S; retrying here would stall Optuna's heartbeat thread through an outage."""
-        with contextlib.suppress(Exception):
+        HEARTBEAT_S; retrying here would stall Optuna's heartbeat thread through an outage.
+        A beat that cannot reach the storage starts the outage's clock."""
+        try:
             self.inner.record_heartbeat(trial_id)
+        except Exception as exc:
+            if transient(exc) and _OUTAGE["since"] is None:
+                _OUTAGE["since"] = time.monotonic()
 
     def _get_stale_trial_ids(self, study_id: int) -> list[int]:
         """Trials whose heartbeat stopped, each given its fail reason before Optuna fails it
