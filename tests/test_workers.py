@@ -20,6 +20,7 @@ from conftest import wait_for
 
 from sweeper import keys
 from sweeper import storage as stores
+from sweeper.__main__ import main
 from sweeper.storage import make_storage
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -117,22 +118,26 @@ def test_four_workers_five_trials_each_on_postgresql(tmp_path, postgres):
     assert "postgresql://sweeper:***@127.0.0.1" in done.stdout
 
 
-def test_the_password_can_come_from_the_environment(tmp_path, postgres):
+# Spec and storage errors come before any worker starts: these run in the test's process.
+def test_the_password_can_come_from_the_environment(tmp_path, postgres, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
     url = postgres.url("${SWEEPER_TEST_DB_PASSWORD}")
-    env = {"SWEEPER_TEST_DB_PASSWORD": postgres.password}
-    done = sweeper(FAST, "--n-trials", 2, "--storage", url, cwd=tmp_path, env=env)
-    assert done.returncode == 0, done.stderr
-    assert postgres.password not in done.stdout + done.stderr
-    unset = sweeper(FAST, "--n-trials", 2, "--storage", url, cwd=tmp_path)
-    assert unset.returncode == 2
-    assert "SWEEPER_TEST_DB_PASSWORD is not set" in unset.stderr
+    monkeypatch.setenv("SWEEPER_TEST_DB_PASSWORD", postgres.password)
+    assert main([FAST, "--n-trials", "2", "--storage", url]) == 0
+    done = capsys.readouterr()
+    assert postgres.password not in done.out + done.err
+    monkeypatch.delenv("SWEEPER_TEST_DB_PASSWORD")
+    assert main([FAST, "--n-trials", "2", "--storage", url]) == 2
+    assert "SWEEPER_TEST_DB_PASSWORD is not set" in capsys.readouterr().err
 
 
-def test_a_wrong_password_is_one_sentence_that_does_not_repeat_it(tmp_path, postgres):
-    done = sweeper(FAST, "--storage", postgres.url("not-the-password"), cwd=tmp_path)
-    assert done.returncode == 2
-    assert "not-the-password" not in done.stdout + done.stderr
-    assert done.stderr.count("\n") == 1 and "cannot be opened" in done.stderr
+def test_a_wrong_password_is_one_sentence_that_does_not_repeat_it(tmp_path, postgres,
+                                                                   monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main([FAST, "--storage", postgres.url("not-the-password")]) == 2
+    done = capsys.readouterr()
+    assert "not-the-password" not in done.out + done.err
+    assert done.err.count("\n") == 1 and "cannot be opened" in done.err
 
 
 # SIGTERM in a single process is also sent by the test of a signal inside Optuna's calls.
@@ -169,7 +174,8 @@ def test_a_signal_fails_the_running_trial_and_keeps_the_finished_ones(tmp_path, 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("storage", ["sqlite", "journal"])
-def test_after_kill_9_the_rerun_reclaims_the_trial_and_reaches_the_count(tmp_path, storage):
+def test_after_kill_9_the_rerun_reclaims_the_trial_and_reaches_the_count(tmp_path, storage,
+                                                                         monkeypatch, capsys):
     url = (f"sqlite:///{tmp_path / 'study.db'}" if storage == "sqlite"
            else str(tmp_path / "journal.log"))
     args = (SLOW, "--n-trials", 2, "--storage", url)
@@ -184,9 +190,9 @@ def test_after_kill_9_the_rerun_reclaims_the_trial_and_reaches_the_count(tmp_pat
         proc.kill()  # SIGKILL: nothing runs in the worker after this
         proc.wait()
     assert trials("slow_toy", url)[killed.number].state == RUNNING  # the orphan
-    again = sweeper(*args, cwd=tmp_path)
-    assert again.returncode == 0, again.stderr[-2000:]
-    assert f"trial #{killed.number} was left running" in again.stdout
+    monkeypatch.chdir(tmp_path)  # the re-run, in the test's process
+    assert main(list(map(str, args))) == 0
+    assert f"trial #{killed.number} was left running" in capsys.readouterr().out
     ts = trials("slow_toy", url)
     assert_whole(ts, 2)
     orphan = ts[killed.number]
@@ -223,23 +229,23 @@ def test_a_database_whose_tables_another_process_just_created_opens(tmp_path, mo
 
 
 @pytest.mark.slow
-def test_a_torn_journal_tail_is_refused_then_repaired(tmp_path):
-    url = tmp_path / "journal.log"
-    assert sweeper(FAST, "--n-trials", 2, "--storage", url, cwd=tmp_path).returncode == 0
+def test_a_torn_journal_tail_is_refused_then_repaired(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # in the test's process: the torn file is what matters here
+    url = str(tmp_path / "journal.log")
+    assert main([FAST, "--n-trials", "2", "--storage", url]) == 0
     with open(url, "ab") as f:
         f.write(b'{"op_code":5,"worker_id":"x","trial_id":')  # a write cut off by kill -9
-    refused = sweeper(FAST, "--n-trials", 3, "--storage", url, cwd=tmp_path)
-    assert refused.returncode == 2
-    assert "ends in a partial record" in refused.stderr and "sweeper repair" in refused.stderr
+    capsys.readouterr()
+    assert main([FAST, "--n-trials", "3", "--storage", url]) == 2
+    refused = capsys.readouterr().err
+    assert "ends in a partial record" in refused and "sweeper repair" in refused
     os.symlink(url, f"{url}.lock")  # and a lock its killed holder never released
-    repaired = sweeper("repair", FAST, "--storage", url, cwd=tmp_path)
-    assert repaired.returncode == 0, repaired.stderr
-    assert "cut a partial last record" in repaired.stdout and "removed the journal lock" \
-        in repaired.stdout
+    assert main(["repair", FAST, "--storage", url]) == 0
+    repaired = capsys.readouterr().out
+    assert "cut a partial last record" in repaired and "removed the journal lock" in repaired
     assert not os.path.lexists(f"{url}.lock") and Path(f"{url}.torn").exists()
-    again = sweeper(FAST, "--n-trials", 3, "--storage", url, cwd=tmp_path)
-    assert again.returncode == 0, again.stderr
-    assert_whole(trials("fast_toy", str(url)), 3)
+    assert main([FAST, "--n-trials", "3", "--storage", url]) == 0
+    assert_whole(trials("fast_toy", url), 3)
 
 
 def test_an_old_journal_lock_is_reported(tmp_path):
@@ -466,7 +472,8 @@ sys.exit(main(sys.argv[1:]))
 
 
 @pytest.mark.slow
-def test_a_trial_interrupted_while_drawing_its_parameters_is_not_queued_half(tmp_path):
+def test_a_trial_interrupted_while_drawing_its_parameters_is_not_queued_half(tmp_path,
+                                                                             monkeypatch, capsys):
     study_file = tmp_path / "three.py"
     study_file.write_text(Path(FAST).read_text().replace(
         "weight_decay=0.0,", "weight_decay=FloatRange(1e-5, 1e-2, log=True),"))
@@ -478,9 +485,9 @@ def test_a_trial_interrupted_while_drawing_its_parameters_is_not_queued_half(tmp
     half = ts[1]
     assert half.state == optuna.trial.TrialState.FAIL and len(half.params) < 3
     assert not [t for t in ts if t.state == optuna.trial.TrialState.WAITING]  # nothing queued
-    again = sweeper(study_file, "--n-trials", 3, "--storage", url, cwd=tmp_path)
-    assert again.returncode == 0, again.stderr[-2000:]
-    assert "configuration again" not in again.stdout
+    monkeypatch.chdir(tmp_path)  # the re-run, in the test's process
+    assert main([str(study_file), "--n-trials", "3", "--storage", url]) == 0
+    assert "configuration again" not in capsys.readouterr().out
 
 
 INTERRUPT_IN_OPTUNA = """
