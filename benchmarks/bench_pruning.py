@@ -77,7 +77,7 @@ def main() -> None:
     args = p.parse_args()
     space = SPACE
     if args.quick:  # every variant and both tables, on a tiny space
-        args.n_trials, args.seconds, args.seeds, space = 3, 1.0, 1, QUICK_SPACE
+        args.n_trials, args.seconds, args.seeds, space = 2, 0.5, 1, QUICK_SPACE
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     print(f"# bench_pruning: sunspots, 3 repeats per trial, {args.seeds} study seeds, 1 process"

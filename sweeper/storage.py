@@ -248,10 +248,11 @@ def unavailable_in(exc: BaseException) -> StorageUnavailable | None:
 
 
 def probe(study: optuna.Study) -> bool:
-    """Whether the study's storage answers now, asked once (no retries, no messages)."""
+    """Whether the study's storage answers now, asked once (no retries, no messages), with a
+    question Optuna's cache of a database storage does not answer for it."""
     inner = getattr(study._storage, "inner", study._storage)
     try:
-        inner.get_study_name_from_id(study._study_id)
+        inner.get_study_user_attrs(study._study_id)
     except Exception:
         return False
     return True
