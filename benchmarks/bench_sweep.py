@@ -7,12 +7,12 @@ budget of member-epochs (one epoch of one seeded run). The test split is never s
 
     (a) plain    TPE, one run per trial, validation-loss objective, MedianPruner
     (b) sweeper  sweeper's defaults: 3 repeats, score = val + overfit gap + spread (standard
-                 error over repeats), degradation stopping, MedianPruner, screening (one run
-                 first; the other 2 repeats only when it scores at or below the median
-                 completed trial, else the trial is pruned)
-    (c) sweeper-delivered-val  sweeper with the score's validation term taken from the
-                 delivered model (the repeats at their best epochs, averaged), not from the
-                 repeats' final weights
+                 error over repeats), val taken from the delivered model (the repeats at
+                 their best epochs, averaged), degradation stopping, MedianPruner, screening
+                 (one run first; the other 2 repeats only when it scores at or below the
+                 median completed trial, else the trial is pruned)
+    (c) sweeper-final-val  sweeper with the score's validation term taken from the repeats'
+                 final weights (the default before study seeds 0-9 decided it)
     (d) ablations, measured earlier: repeats-no-penalty (score = val loss),
         penalty-no-repeats (1 run per trial, score = val + overfit gap), sweeper-unscreened,
         sweeper-no-spread, sweeper-2-repeats, sweeper-no-median
@@ -77,7 +77,7 @@ NO_PENALTY = {"gap_penalty": 0.0, "spread_penalty": 0.0}
 CONTENDERS = {
     "plain": {"repeats": 1, **NO_PENALTY, "patience": None, "screen": False},
     "sweeper": {},
-    "sweeper-delivered-val": {"validation": "delivered"},
+    "sweeper-final-val": {"validation": "final"},
     "repeats-no-penalty": NO_PENALTY,
     "penalty-no-repeats": {"repeats": 1, "spread_penalty": 0.0, "screen": False},
     "sweeper-unscreened": {"screen": False},

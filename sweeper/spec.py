@@ -82,9 +82,10 @@ class Study:
     # Model files kept whole: those of the trials among this many best (about 0.6 MB each for
     # 3 repeats of a 64-unit, 2-layer LSTM); the others are cut to a note saying why.
     keep_models: int = 5
-    # The score's validation term: "final" (each repeat's last 5-epoch mean, at its final
-    # weights) or "delivered" (the delivered model's: repeats at their best epochs, averaged).
-    validation: str = "final"
+    # The score's validation term: "delivered" (the delivered model's: repeats at their best
+    # epochs, predictions averaged; the spread over their best-epoch losses) or "final" (each
+    # repeat's last 5-epoch mean, at its final weights).
+    validation: str = "delivered"
     # A worker stops after this many failed trials in a row (exceptions, out of memory): at that
     # point every trial probably fails for the same reason. Diverged runs are pruned, not failed.
     max_failures: int = 5

@@ -21,7 +21,7 @@ def bench(*args, cwd):
 def test_bench_sweep_quick(tmp_path, monkeypatch, capsys):
     out = bench(BENCH / "bench_sweep.py", "--quick", "--jobs", 1, "--out", tmp_path / "rows.json",
                 cwd=BENCH)
-    for contender in ("plain", "sweeper", "sweeper-delivered-val", "repeats-no-penalty",
+    for contender in ("plain", "sweeper", "sweeper-final-val", "repeats-no-penalty",
                       "penalty-no-repeats", "sweeper-unscreened", "sweeper-no-spread",
                       "sweeper-2-repeats", "sweeper-no-median"):
         assert f"| sunspots | quick | {contender} | 1 |" in out  # what each hands back
