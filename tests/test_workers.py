@@ -337,7 +337,7 @@ def test_one_worker_per_visible_gpu(monkeypatch):
 
 @pytest.mark.slow
 def test_sqlite_workers_outlast_an_outside_write_lock(tmp_path):
-    """Another program holding SQLite's write lock for 5 s delays the workers, not kills them."""
+    """Another program holding SQLite's write lock for 3 s delays the workers, not kills them."""
     db = tmp_path / "study.db"
     url = f"sqlite:///{db}"
     with background(FAST, "--jobs", 2, "--n-trials", 20, "--storage", url,
@@ -347,7 +347,7 @@ def test_sqlite_workers_outlast_an_outside_write_lock(tmp_path):
         assert proc.poll() is None, proc.communicate()[0][-3000:]
         outside = sqlite3.connect(db, timeout=30, isolation_level=None)
         outside.execute("BEGIN EXCLUSIVE")
-        time.sleep(5)
+        time.sleep(3)
         outside.execute("COMMIT")
         outside.close()
         out, _ = proc.communicate(timeout=240)
@@ -519,7 +519,7 @@ def slow(self, *args, **kwargs):  # the second trial's creation, or the first on
     if len(calls) == (2 if phase == "create_new_trial" else 1):
         done = real(self, *args, **kwargs) if phase == "create_new_trial" else None
         print("INSIDE", flush=True)
-        time.sleep(5)
+        time.sleep(3)
         return done if phase == "create_new_trial" else real(self, *args, **kwargs)
     return real(self, *args, **kwargs)
 
