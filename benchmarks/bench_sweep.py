@@ -75,7 +75,7 @@ SPACES = {"default": SPACE, "users": USERS_SPACE}
 # penalties 1.0, degradation stopping with patience 20, screening, the median pruner)
 NO_PENALTY = {"gap_penalty": 0.0, "spread_penalty": 0.0}
 CONTENDERS = {
-    "plain": {"repeats": 1, **NO_PENALTY, "patience": None, "screen": False},
+    "plain": {"repeats": 1, **NO_PENALTY, "patience": None, "screen": False, "validation": "final"},
     "sweeper": {},
     "sweeper-final-val": {"validation": "final"},
     "repeats-no-penalty": NO_PENALTY,
