@@ -81,7 +81,7 @@ def trial_note(rec: Record, test: dict[str, Any] | None = None) -> str:
         "",
         "| score component | value |",
         "|---|---|",
-        f"| validation loss (mean over repeats) | {_fmt(a(keys.VAL_LOSS))} |",
+        f"| validation loss (the score's: Study.validation) | {_fmt(a(keys.VAL_LOSS))} |",
         f"| training loss (last weights, dropout off) | {_fmt(a(keys.TRAIN_LOSS))} |",
         f"| gap (validation - training) | {_fmt(a(keys.GAP))} |",
         f"| overfit gap (validation's final level above its best) | "

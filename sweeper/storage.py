@@ -216,9 +216,10 @@ def retrying(call: Callable[[], Any], url: str, warn: Callable[[str], None],
             if not transient(exc):
                 raise
             now = time.monotonic()
-            if _OUTAGE["since"] is None:
-                _OUTAGE["since"] = now
-            waited = now - _OUTAGE["since"]
+            since = _OUTAGE["since"]
+            if since is None:  # read once: another thread may end the outage meanwhile
+                since = _OUTAGE["since"] = now
+            waited = now - since
             if waited >= retry_for:
                 raise StorageUnavailable(
                     f"the storage {redact(url)} stayed unreachable for {waited:.0f} s "
@@ -297,13 +298,9 @@ class RetryingStorage(optuna.storages.BaseStorage, BaseHeartbeat):
 
     def record_heartbeat(self, trial_id: int) -> None:
         """One try: a missed beat only makes the trial look older, and the next one follows in
-        HEARTBEAT_S; retrying here would stall Optuna's heartbeat thread through an outage.
-        A beat that cannot reach the storage starts the outage's clock."""
-        try:
+        HEARTBEAT_S; retrying here would stall Optuna's heartbeat thread through an outage."""
+        with contextlib.suppress(Exception):
             self.inner.record_heartbeat(trial_id)
-        except Exception as exc:
-            if transient(exc) and _OUTAGE["since"] is None:
-                _OUTAGE["since"] = time.monotonic()
 
     def _get_stale_trial_ids(self, study_id: int) -> list[int]:
         """Trials whose heartbeat stopped, each given its fail reason before Optuna fails it

@@ -60,4 +60,3 @@ def wait_for(condition, timeout: float, what: str, every: float = 0.2):
             return value
         time.sleep(every)
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-

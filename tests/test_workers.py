@@ -2,6 +2,7 @@
 
 import contextlib
 import datetime
+import math
 import os
 import signal
 import sqlite3
@@ -553,7 +554,7 @@ def test_a_fresh_journal_lock_is_said_after_a_second(tmp_path):
     assert len(said) == 1 and said[0].startswith("waiting for the journal lock")
 
 
-def test_a_heartbeat_is_tried_once_and_never_raises(monkeypatch):
+def test_a_heartbeat_is_tried_once_and_never_raises():
     import sqlalchemy.exc
 
     from sweeper.storage import RetryingStorage
@@ -565,12 +566,10 @@ def test_a_heartbeat_is_tried_once_and_never_raises(monkeypatch):
             Down.calls += 1
             raise sqlalchemy.exc.OperationalError("UPDATE", {}, Exception("server closed"))
 
-    monkeypatch.setitem(stores._OUTAGE, "since", None)
     storage = RetryingStorage(Down(), "postgresql://x", warn=lambda line: None)
     start = time.monotonic()
     storage.record_heartbeat(0)
     assert Down.calls == 1 and time.monotonic() - start < 1
-    assert stores._OUTAGE["since"] >= start  # the missed beat starts the outage
 
 
 def test_one_outage_has_one_limit_however_many_calls_wait_in_it(monkeypatch):
@@ -580,13 +579,14 @@ def test_one_outage_has_one_limit_however_many_calls_wait_in_it(monkeypatch):
 
     monkeypatch.setitem(stores._OUTAGE, "since", None)
     monkeypatch.setitem(stores._OUTAGE, "said", False)
+    monkeypatch.setitem(stores._RECOVERED, "at", -math.inf)  # the end of this outage sets it
     said, tries = [], []
 
     def down():
         tries.append(1)
         raise sqlalchemy.exc.OperationalError("SELECT", {}, Exception("server closed"))
 
-    with pytest.raises(StorageUnavailable, match="stayed unreachable for 1 s"):
+    with pytest.raises(StorageUnavailable, match="stayed unreachable for"):
         retrying(down, "postgresql://x", said.append, retry_for=1)
     tries.clear()
     start = time.monotonic()  # a call made after the outage outlasted the limit tries once
