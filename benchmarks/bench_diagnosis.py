@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from sweeper.diagnosis import SEVERITY, Diagnosis, diagnose_run, diagnose_trial
 
@@ -69,7 +70,7 @@ def true_label(curves: np.ndarray, epochs: int, reference: list[float] | None) -
         return float(np.mean(x[max(0, t - w // 2): t + w // 2 + 1]))
 
     val_final, test_final = float(np.mean(val[-w:])), float(np.mean(test[-w:]))
-    best = int(np.argmin([around(val, t) for t in range(epochs)]))
+    best = int(np.argmin(window_means(val, w // 2, w // 2)))
     if best <= epochs - w - 1 and around(test, best) < MARGIN * test_final:
         return "overfit"
     longer_val, longer_test = curves[1, : 3 * epochs], curves[2, : 3 * epochs]
@@ -230,6 +231,18 @@ def around(x: np.ndarray, t: int, w: int) -> float:
     return float(np.mean(x[max(0, t - w // 2): t + w // 2 + 1]))
 
 
+def window_means(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """np.mean(x[max(0, t - lo): t + hi + 1]) for every t, the same numbers as that loop (the
+    full windows at once, the shorter ones at the ends one by one)."""
+    n, width = len(x), lo + hi + 1
+    out = np.empty(n)
+    if n >= width:
+        out[lo: n - hi] = sliding_window_view(x, width).mean(axis=-1)
+    for t in [*range(min(lo, n)), *range(max(lo, n - hi), n)]:
+        out[t] = np.mean(x[max(0, t - lo): t + hi + 1])
+    return out
+
+
 def final(x: np.ndarray, epochs: int) -> float:
     """Mean over the last w of the first `epochs` epochs."""
     return float(np.mean(x[:epochs][-window(epochs):]))
@@ -242,7 +255,7 @@ def at_best(curves: np.ndarray, epochs: int) -> tuple[float, float] | None:
     if not (np.isfinite(val).all() and np.isfinite(test).all()):
         return None
     w = window(epochs)
-    b = int(np.argmin([around(val, t, w) for t in range(epochs)]))
+    b = int(np.argmin(window_means(val, w // 2, w // 2)))
     return around(val, b, w), around(test, b, w)
 
 
@@ -305,7 +318,7 @@ def true_label_v3(es: EvalSet, i: int, margin: float = MARGIN,
         return "diverged", ""
     w = window(e)
     val_final, test_final = final(val, e), final(test, e)
-    best = int(np.argmin([around(val, t, w) for t in range(e)]))
+    best = int(np.argmin(window_means(val, w // 2, w // 2)))
     if best <= e - w - 1 and around(test, best, w) < margin * test_final:
         return "overfit", ""
 
@@ -330,8 +343,7 @@ def true_label_v3(es: EvalSet, i: int, margin: float = MARGIN,
 def smooth_mean(x: np.ndarray, width: int) -> np.ndarray:
     """Centred moving average of the given width; at the ends, the mean of what the window
     holds."""
-    lo, hi = (width - 1) // 2, width // 2
-    return np.array([np.mean(x[max(0, t - lo): t + hi + 1]) for t in range(len(x))])
+    return window_means(x, (width - 1) // 2, width // 2)
 
 
 def ten_line_label(train: np.ndarray, val: np.ndarray) -> str:

@@ -62,8 +62,10 @@ FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
 
 def worker_pids(pid: int) -> list[int]:
-    """The worker processes of the sweep `pid`: its children that run a spawned worker."""
-    found = []
+    """The worker processes of the sweep `pid`: its spawned children (workers on CUDA), or the
+    children of its fork server (workers on the CPU)."""
+    parents: dict[int, int] = {}
+    cmdlines: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -72,9 +74,12 @@ def worker_pids(pid: int) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and "spawn_main" in cmdline:
-            found.append(int(entry.name))
-    return found
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        cmdlines[int(entry.name)] = cmdline
+    servers = {p for p, parent in parents.items()
+               if parent == pid and "multiprocessing.forkserver" in cmdlines[p]}
+    return sorted(p for p, parent in parents.items()
+                  if (parent == pid and "spawn_main" in cmdlines[p]) or parent in servers)
 
 
 def trials(name: str, url: str) -> list[optuna.trial.FrozenTrial]:

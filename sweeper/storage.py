@@ -33,9 +33,9 @@ HEARTBEAT_S = 10
 GRACE_S = 60
 # Opening a new database while another process creates its tables fails once; try this often.
 SCHEMA_RACE_TRIES = 3
-# How long a storage call is retried through an outage before the worker gives up
-# (SWEEPER_OUTAGE_LIMIT_S changes it, e.g. for a test).
-RETRY_FOR_S = float(os.environ.get("SWEEPER_OUTAGE_LIMIT_S", 120))
+# How long a storage call is retried through an outage before the worker gives up, unless
+# SWEEPER_OUTAGE_LIMIT_S says otherwise when the call is made (see outage_limit_s).
+RETRY_FOR_S = 120.0
 # When this process last got the storage back after an outage (time.monotonic()): for GRACE_S
 # after that, silent heartbeats say more about the outage than about dead workers.
 _RECOVERED = {"at": -math.inf}
@@ -203,11 +203,19 @@ def transient(exc: BaseException) -> bool:
                                        and e.connection_invalidated) for e in _chain(exc))
 
 
+def outage_limit_s() -> float:
+    """RETRY_FOR_S, or SWEEPER_OUTAGE_LIMIT_S where the environment sets it."""
+    return float(os.environ.get("SWEEPER_OUTAGE_LIMIT_S", RETRY_FOR_S))
+
+
 def retrying(call: Callable[[], Any], url: str, warn: Callable[[str], None],
-             retry_for: float = RETRY_FOR_S) -> Any:
+             retry_for: float | None = None) -> Any:
     """call(), retried with backoff while the error is transient. The outage is the process's
     (_OUTAGE): it is said once when it starts and once when it ends, and once it has lasted
-    `retry_for` seconds every call that still fails raises StorageUnavailable."""
+    `retry_for` seconds (default: outage_limit_s()) every call that still fails raises
+    StorageUnavailable."""
+    if retry_for is None:
+        retry_for = outage_limit_s()
     delay = 0.5
     while True:
         try:
@@ -270,13 +278,14 @@ def _cause_line(exc: BaseException) -> str:
 
 class RetryingStorage(optuna.storages.BaseStorage, BaseHeartbeat):
     """An Optuna storage whose every call is retried with backoff while the server is briefly
-    unreachable, saying so once per outage; after RETRY_FOR_S it raises StorageUnavailable.
+    unreachable, saying so once per outage; after outage_limit_s() it raises
+    StorageUnavailable.
 
     Calls that write are retried too: a write that reached the server before the connection
     dropped can then happen twice, which Optuna's state checks refuse for trial states."""
 
     def __init__(self, inner: optuna.storages.BaseStorage, url: str,
-                 warn: Callable[[str], None] | None = None, retry_for: float = RETRY_FOR_S
+                 warn: Callable[[str], None] | None = None, retry_for: float | None = None
                  ) -> None:
         self.inner, self.url, self.retry_for = inner, url, retry_for
         self.warn = warn or (lambda line: print(line, file=sys.stderr, flush=True))

@@ -4,10 +4,15 @@
     python -m sweeper study.py --storage postgresql://...  the same command on every host
 
 `run_workers` starts one process per device and runs the sweep's worker function in each; with
-several GPUs, worker i gets GPU i. Workers print through the main process, which prefixes their
-lines and says a storage outage once for all of them. A worker that ends without reporting
-(killed, out of memory) is replaced by a new one on the same device, and `on_death` lets the
-sweep reclaim the trial it left running; the others go on.
+several GPUs, worker i gets GPU i. Workers on the CPU are forked from a server process that has
+imported torch and the worker function's module once, so a new worker starts in a fraction of a
+second instead of importing them again; workers on CUDA are started fresh ("spawn"), because a
+process forked from one that touched the CUDA driver cannot use it.
+
+Workers print through the main process, which prefixes their lines and says a storage outage
+once for all of them. A worker that ends without reporting (killed, out of memory) is replaced
+by a new one on the same device, and `on_death` lets the sweep reclaim the trial it left
+running; the others go on.
 
 The first SIGINT or SIGTERM is passed on to the workers, and the main process raises
 KeyboardInterrupt or Terminated (exit 130 or 143) once they have stopped. What a worker does and
@@ -42,9 +47,13 @@ class WorkerStopped(Exception):
 
 
 def _run(target: Callable[..., dict[str, Any]], index: int, payload: dict[str, Any],
-         channel: Any) -> None:
+         channel: Any, environ: dict[str, str]) -> None:
     """A worker process: target(index, payload, out) with its lines and result sent to the
-    main process."""
+    main process. `environ` is the main process's environment now: a forked worker would
+    otherwise have the fork server's, from when it started."""
+    os.environ.clear()
+    os.environ.update(environ)
+
     def out(line: str) -> None:
         channel.put(("line", index, line))
 
@@ -107,6 +116,19 @@ def default_jobs(device: Any) -> int:
     return max(1, _gpus(device))
 
 
+def _context(target: Callable[..., Any], devices: list[str]) -> Any:
+    """The start method for workers on `devices`: fork from a preloaded server on the CPU,
+    spawn where any worker is on CUDA or the platform has no fork server."""
+    if any(not d.startswith("cpu") for d in devices) \
+            or "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    # Only read when the server starts (once per main process). torch._dynamo is what torch's
+    # optimizers import on first use: importing it in each worker took as long as torch.
+    ctx.set_forkserver_preload(["torch", "torch._dynamo", target.__module__])
+    return ctx
+
+
 def run_workers(target: Callable[..., dict[str, Any]], payload: dict[str, Any],
                 out: Callable[[str], None],
                 on_death: Callable[[], None] | None = None,
@@ -118,7 +140,7 @@ def run_workers(target: Callable[..., dict[str, Any]], payload: dict[str, Any],
 
     The first SIGINT or SIGTERM is passed on to the workers, which fail their running trial and
     stop; this then raises KeyboardInterrupt or Terminated. A second signal abandons them."""
-    ctx = multiprocessing.get_context("spawn")
+    ctx = _context(target, [str(d) for d in payload["devices"]])
     channel = ctx.Queue()
     print_line = lines or OutageLines(out)
     received: list[int] = []
@@ -127,7 +149,7 @@ def run_workers(target: Callable[..., dict[str, Any]], payload: dict[str, Any],
     restarts = dict.fromkeys(range(len(payload["devices"])), 0)
 
     def start(index: int) -> None:
-        proc = ctx.Process(target=_run, args=(target, index, payload, channel),
+        proc = ctx.Process(target=_run, args=(target, index, payload, channel, dict(os.environ)),
                            name=f"sweeper-worker-{index}")
         proc.start()
         procs[index] = proc

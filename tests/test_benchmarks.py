@@ -1,7 +1,9 @@
 """Smoke runs of the proof benchmarks' quick modes: they run end to end and print their tables.
-(Their numbers are measured by hand and recorded in benchmarks/RESULTS.md, never asserted.)"""
+(Their numbers are measured by hand and recorded in benchmarks/RESULTS.md, never asserted.)
+Each runs in the test's process, as `python benchmarks/NAME.py ARGS` would run its main();
+that every one of them imports in a fresh process is checked by test_dependencies."""
 
-import subprocess
+import importlib
 import sys
 from pathlib import Path
 
@@ -10,15 +12,22 @@ import pytest
 BENCH = Path(__file__).parent.parent / "benchmarks"
 
 
-def bench(*args, cwd):
-    done = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
+@pytest.fixture
+def bench(monkeypatch, capsys):
+    """bench(script, *args, cwd=...) runs the benchmark's main() with those arguments in `cwd`
+    and returns what it printed."""
+    def run(script, *args, cwd):
+        monkeypatch.chdir(cwd)
+        monkeypatch.setattr(sys, "argv", [str(script), *map(str, args)])
+        capsys.readouterr()
+        importlib.import_module(Path(script).stem).main()
+        return capsys.readouterr().out
+
+    return run
 
 
 @pytest.mark.slow
-def test_bench_sweep_quick(tmp_path, monkeypatch, capsys):
+def test_bench_sweep_quick(tmp_path, monkeypatch, capsys, bench):
     out = bench(BENCH / "bench_sweep.py", "--quick", "--jobs", 1, "--out", tmp_path / "rows.json",
                 cwd=BENCH)
     for contender in ("plain", "sweeper", "sweeper-final-val", "repeats-no-penalty",
@@ -26,14 +35,9 @@ def test_bench_sweep_quick(tmp_path, monkeypatch, capsys):
                       "sweeper-2-repeats", "sweeper-no-median"):
         assert f"| sunspots | quick | {contender} | 1 |" in out  # what each hands back
         assert f"| sunspots | {contender} |" in out  # the earlier measurements
-    # Its rows summarize again with --also, and rows it cannot use get one sentence (in this
-    # process: no study runs).
-    import bench_sweep
-
+    # Its rows summarize again with --also, and rows it cannot use get one sentence.
     def main(*args):
-        monkeypatch.setattr(sys, "argv", ["bench_sweep.py", *map(str, args)])
-        bench_sweep.main()
-        return capsys.readouterr().out
+        return bench(BENCH / "bench_sweep.py", *args, cwd=BENCH)
 
     again = main("--seeds", "0", "--budget", "60", "--also", tmp_path / "rows.json")
     assert "| sunspots | plain |" in again and "(with 9 studies from" in again
@@ -46,12 +50,12 @@ def test_bench_sweep_quick(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_bench_pruning_quick():
+def test_bench_pruning_quick(bench):
     out = bench(BENCH / "bench_pruning.py", "--quick", cwd=BENCH)
     assert "## fixed trials" in out and "## fixed time" in out and "| median+deg |" in out
 
 
-def test_compare_configs(tmp_path):
+def test_compare_configs(tmp_path, bench):
     out = bench(BENCH / "compare_configs.py", "--repeats", "2", "--out", tmp_path / "runs.png",
                 cwd=tmp_path)
     for name in ("100 epochs", "LSTM(1), sgd, mae, 300 epochs", "800 epochs", "1200 epochs",
@@ -61,7 +65,7 @@ def test_compare_configs(tmp_path):
 
 
 @pytest.mark.slow
-def test_bench_diagnosis_scores_every_set_and_every_rule(tmp_path):
+def test_bench_diagnosis_scores_every_set_and_every_rule(tmp_path, bench):
     out = bench(BENCH / "bench_diagnosis.py", "--noise-draws", "1", cwd=tmp_path)
     sets = [line for line in out.splitlines() if line.startswith("# diagnosis_")]
     assert sets and sets[0].startswith("# diagnosis_eval.npz:")
@@ -79,24 +83,24 @@ def test_bench_diagnosis_scores_every_set_and_every_rule(tmp_path):
                                    cwd=tmp_path)
 
 
-def test_bench_selection_quick():
+def test_bench_selection_quick(bench):
     out = bench(BENCH / "bench_selection.py", "--quick", cwd=BENCH)
     for score in ("one run", "3 seeds", "3 periods", "one run, equal compute"):
         assert f"| sunspots | {score} " in out
 
 
-def test_bench_checkpoints_quick():
+def test_bench_checkpoints_quick(bench):
     out = bench(BENCH / "bench_checkpoints.py", "--quick", cwd=BENCH)
     assert "training with / without checkpoints" in out and "of a trial" in out
 
 
-def test_bench_inputs_quick():
+def test_bench_inputs_quick(bench):
     out = bench(BENCH / "bench_inputs.py", "--quick", cwd=BENCH)
     assert "| 5 inputs, future covariates at the head |" in out and "5 inputs / 1 input:" in out
 
 
 @pytest.mark.slow
-def test_bench_classify_quick(tmp_path):
+def test_bench_classify_quick(tmp_path, bench):
     out = bench(BENCH / "bench_classify.py", "--quick", "--jobs", "1", "--out",
                 tmp_path / "rows.json", cwd=BENCH)
     assert "| 0 | 63 |" in out and "| median |" in out  # one seed, its 63 test sequences

@@ -325,6 +325,25 @@ def test_a_silent_worker_on_another_host_is_reclaimed_on_a_journal(tmp_path, mon
     assert "queued again" in said[0]
 
 
+def _where_a_worker_runs(index, payload, out):
+    return {"worker": index, "status": "done", "parent": os.getppid(),
+            "mark": os.environ.get("SWEEPER_TEST_MARK")}
+
+
+def test_cpu_workers_are_forked_from_a_server_and_get_the_sweeps_environment(monkeypatch):
+    """Workers on the CPU come from a fork server that imported torch once; each gets the
+    environment the main process has when it starts them, not the server's."""
+    from sweeper.workers import run_workers
+
+    monkeypatch.setenv("SWEEPER_TEST_MARK", "first")
+    first = run_workers(_where_a_worker_runs, {"devices": ["cpu"]}, print)
+    monkeypatch.setenv("SWEEPER_TEST_MARK", "second")  # the server was started with "first"
+    second = run_workers(_where_a_worker_runs, {"devices": ["cpu", "cpu"]}, print)
+    assert first[0]["mark"] == "first" and [r["mark"] for r in second] == ["second"] * 2
+    parents = {r["parent"] for r in first + second}
+    assert len(parents) == 1 and os.getpid() not in parents  # children of one server
+
+
 def test_one_worker_per_visible_gpu(monkeypatch):
     from sweeper.workers import default_jobs, devices_for
 
@@ -380,7 +399,8 @@ def test_kill_9_of_one_worker_replaces_it_and_the_sweep_goes_on(tmp_path):
 
 @pytest.mark.slow
 def test_a_short_outage_is_waited_out_and_a_long_one_stops_every_worker_once(tmp_path,
-                                                                              postgres):
+                                                                              postgres,
+                                                                              monkeypatch):
     """With an outage limit of 8 s, a 2 s PostgreSQL outage is retried and the sweep goes on;
     a longer one stops both workers with one sentence and exit 1, and the re-run completes."""
     url = postgres.url()
@@ -412,9 +432,8 @@ def test_a_short_outage_is_waited_out_and_a_long_one_stops_every_worker_once(tmp
     assert out.count(" unreachable (") == 2, out  # once per outage for both workers
     assert "reachable again" in out and "stayed unreachable for" in out
     assert "Traceback" not in out
-    again = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
-                           timeout=240)
-    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    monkeypatch.chdir(tmp_path)  # the re-run, in this process
+    assert main(argv[3:]) == 0
     ts = trials("outage", url)
     assert_whole(ts, 4)
     assert all(t.user_attrs.get(keys.FAIL_REASON) for t in ts
