@@ -1,6 +1,7 @@
 """The review surface against a real optuna-dashboard server, and the report command."""
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,10 +31,24 @@ def get(url: str) -> bytes:
         return r.read()
 
 
+@pytest.fixture(scope="module")
+def swept_once(tmp_path_factory):
+    """The tiny_toy study swept once (into runs/ of its folder)."""
+    root = tmp_path_factory.mktemp("swept")
+    study_file = root / "tiny_toy.py"  # with each trial's figure, which the dashboard serves
+    study_file.write_text(Path(TINY).read_text().replace("trial_figures=False",
+                                                         "trial_figures=True"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        assert main([str(study_file), "--n-trials", "2"]) == 0
+    return root
+
+
 @pytest.fixture
-def swept(tmp_path, monkeypatch):
+def swept(swept_once, tmp_path, monkeypatch):
+    """A copy of that sweep's folder, the current directory: each test may change it."""
+    shutil.copytree(swept_once, tmp_path, dirs_exist_ok=True)
     monkeypatch.chdir(tmp_path)
-    assert main([TINY, "--n-trials", "2"]) == 0
     return tmp_path
 
 

@@ -27,12 +27,19 @@ def in_tmp(tmp_path, monkeypatch):
     return tmp_path
 
 
+def with_trial_figures(folder):
+    """A copy of the tiny study (in `folder`) that draws each trial's figure."""
+    path = Path(folder) / "tiny_toy.py"
+    path.write_text(Path(TINY).read_text().replace("trial_figures=False", "trial_figures=True"))
+    return str(path)
+
+
 def load(name, url=None):
     return optuna.load_study(study_name=name, storage=url or f"sqlite:///runs/{name}/study.db")
 
 
 def test_sweep_stores_diagnosis_score_and_curves(in_tmp, capsys):
-    assert main([TINY, "--n-trials", "3", "--device", "cpu"]) == 0
+    assert main([with_trial_figures(in_tmp), "--n-trials", "3", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert (in_tmp / "runs" / "tiny_toy" / "study.db").exists()
     assert "optuna-dashboard sqlite:///runs/tiny_toy/study.db" in out
@@ -139,8 +146,9 @@ def test_diverging_runs_are_pruned_with_reason_and_the_sweep_goes_on(in_tmp, cap
     assert "#0 pruned: diverged: 2/2 repeats' loss became NaN" in capsys.readouterr().out
 
 
-def _failing_training(monkeypatch, fail_on, exc):
-    """Make training raise `exc` for the trial numbers in `fail_on` (all when None)."""
+def _failing_training(monkeypatch, failures):
+    """Make training raise failures[i] on its i-th call, or `failures` on every call where it
+    is one exception."""
     import sweeper.trial as sweep_module
 
     real = sweep_module.train_repeats
@@ -148,32 +156,34 @@ def _failing_training(monkeypatch, fail_on, exc):
 
     def train(config, windows, seeds, *args, **kwargs):
         calls.append(seeds)
-        if fail_on is None or len(calls) - 1 in fail_on:
+        exc = failures if isinstance(failures, BaseException) else failures.get(len(calls) - 1)
+        if exc is not None:
             raise exc
         return real(config, windows, seeds, *args, **kwargs)
 
     monkeypatch.setattr(sweep_module, "train_repeats", train)
 
 
-@pytest.mark.parametrize("exc, reason", [
-    (torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
-     "oom: CUDA out of memory. Tried to allocate 2.00 GiB"),
-    (RuntimeError("boom"), "RuntimeError: boom"),
-])
-def test_a_failing_trial_is_recorded_and_made_up_for(in_tmp, monkeypatch, capsys, exc, reason):
-    _failing_training(monkeypatch, {1}, exc)
+def test_failing_trials_are_recorded_with_their_reasons_and_made_up_for(in_tmp, monkeypatch,
+                                                                         capsys):
+    reasons = {1: "oom: CUDA out of memory. Tried to allocate 2.00 GiB", 2: "RuntimeError: boom"}
+    _failing_training(monkeypatch, {
+        1: torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+        2: RuntimeError("boom")})
     assert main([TINY, "--n-trials", "3"]) == 0
     study = load("tiny_toy")
     states = [t.state for t in study.trials]
-    assert states.count(optuna.trial.TrialState.COMPLETE) == 3  # the failure is made up for
-    failed = study.trials[1]
-    assert failed.state == optuna.trial.TrialState.FAIL
-    assert failed.user_attrs[keys.FAIL_REASON] == reason
-    assert f"failed   {reason}" in capsys.readouterr().out
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 3  # the failures are made up for
+    out = capsys.readouterr().out
+    for number, reason in reasons.items():
+        failed = study.trials[number]
+        assert failed.state == optuna.trial.TrialState.FAIL
+        assert failed.user_attrs[keys.FAIL_REASON] == reason
+        assert f"failed   {reason}" in out
 
 
 def test_consecutive_failures_stop_the_sweep(in_tmp, monkeypatch, capsys):
-    _failing_training(monkeypatch, None, RuntimeError("no GPU driver"))
+    _failing_training(monkeypatch, RuntimeError("no GPU driver"))
     assert main([TINY, "--n-trials", "10", "--max-failures", "3"]) == 1
     err = capsys.readouterr().err
     assert "3 trials in a row failed" in err and "RuntimeError: no GPU driver" in err
