@@ -120,6 +120,19 @@ def draw_curves(data: CurveFigureData) -> Any:
     return fig
 
 
+def _fixed_margins(fig: Any, rows: int = 1, cols: int = 1, *, left: float = 0.75,
+                   right: float = 0.2, bottom: float = 0.55, top: float = 0.45,
+                   wgap: float = 0.8, hgap: float = 0.65) -> None:
+    """Margins and gaps between panels in inches, whatever the figure's size: room for tick
+    labels, axis labels and titles. A layout engine measures every label instead and doubles
+    the drawing time of the figures each sweep ends with."""
+    w, h = fig.get_size_inches()
+    panel_w = (w - left - right - (cols - 1) * wgap) / cols
+    panel_h = (h - top - bottom - (rows - 1) * hgap) / rows
+    fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h,
+                        wspace=wgap / panel_w, hspace=hgap / panel_h)
+
+
 def save_png(fig: Any, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -160,8 +173,9 @@ def draw_overview(data: OverviewData) -> Any:
     n = max(1, len(data.params))
     cols = min(3, n)
     rows = (n + cols - 1) // cols
-    fig = Figure(figsize=(4 * cols, 3.2 * rows), layout="constrained")
+    fig = Figure(figsize=(4 * cols, 3.2 * rows))
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    _fixed_margins(fig, rows, cols)
     for ax, (name, (values, scores, labels)) in zip(axes, sorted(data.params.items()),
                                                     strict=False):
         for label in LABEL_COLORS:
@@ -195,8 +209,9 @@ def draw_multiple_runs(panels: list[CurveFigureData], title: str) -> Any:
     from matplotlib.figure import Figure
 
     n = max(1, len(panels))
-    fig = Figure(figsize=(4.5 * n, 3.6), layout="constrained")
+    fig = Figure(figsize=(4.5 * n, 3.6))
     axes = fig.subplots(1, n, squeeze=False)[0]
+    _fixed_margins(fig, 1, n, top=0.7)  # the figure's title and each panel's
     for ax, d in zip(axes, panels, strict=False):
         for r in range(d.train.shape[0]):
             ax.plot(d.epochs, d.train[r], color=TRAIN_COLOR, lw=1, alpha=0.8,
@@ -269,8 +284,9 @@ def draw_forecast(data: ForecastFigureData) -> Any:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 4), layout="constrained")
+    fig = Figure(figsize=(10, 4))
     ax = fig.subplots()
+    _fixed_margins(fig, top=0.35)
     for split, first, last in data.spans:
         if split in SPLIT_SHADES:
             ax.axvspan(first, last, color=SPLIT_SHADES[split], alpha=0.08, label=split)
