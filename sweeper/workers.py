@@ -4,7 +4,7 @@
     python -m sweeper study.py --storage postgresql://...  the same command on every host
 
 `run_workers` starts one process per device and runs the sweep's worker function in each; with
-several GPUs, worker i gets GPU i. Workers on the CPU are forked from a server process that has
+several GPUs, worker i gets GPU i. On Linux, workers on the CPU are forked from a server that has
 imported torch and the worker function's module once, so a new worker starts in a fraction of a
 second instead of importing them again; workers on CUDA are started fresh ("spawn"), because a
 process forked from one that touched the CUDA driver cannot use it.
@@ -27,6 +27,7 @@ import multiprocessing.connection
 import os
 import queue as queues
 import signal
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -117,10 +118,10 @@ def default_jobs(device: Any) -> int:
 
 
 def _context(target: Callable[..., Any], devices: list[str]) -> Any:
-    """The start method for workers on `devices`: fork from a preloaded server on the CPU,
-    spawn where any worker is on CUDA or the platform has no fork server."""
-    if any(not d.startswith("cpu") for d in devices) \
-            or "forkserver" not in multiprocessing.get_all_start_methods():
+    """The start method for workers on `devices`: fork from a preloaded server on the CPU on
+    Linux; spawn where any worker is on a GPU, and on macOS and Windows (where Python itself
+    does not fork by default, as system libraries may not survive it)."""
+    if any(not d.startswith("cpu") for d in devices) or not sys.platform.startswith("linux"):
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
     # Only read when the server starts (once per main process). torch._dynamo is what torch's
