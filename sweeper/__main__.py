@@ -96,7 +96,14 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
         from .data import prepare
         from .spec import load_study_file
-        from .storage import default_artifacts, default_storage, expand_url, is_journal, redact
+        from .storage import (
+            default_artifacts,
+            default_storage,
+            expand_url,
+            is_journal,
+            outage_limit_s,
+            redact,
+        )
         from .train import resolve_device
         from .workers import default_jobs, devices_for
 
@@ -123,6 +130,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             raise SpecError(f"{args.study}: data: {exc}") from None
         url = spec.storage or default_storage(spec.name)
         expand_url(url)  # an unset ${VARIABLE} is a mistake to report now
+        outage_limit_s()  # so is a bad SWEEPER_OUTAGE_LIMIT_S
         if url == ":memory:" and jobs > 1:
             raise SpecError("--jobs needs a storage the workers share; ':memory:' is private to "
                             "one process (use the default SQLite file or a journal path).")

@@ -204,8 +204,18 @@ def transient(exc: BaseException) -> bool:
 
 
 def outage_limit_s() -> float:
-    """RETRY_FOR_S, or SWEEPER_OUTAGE_LIMIT_S where the environment sets it."""
-    return float(os.environ.get("SWEEPER_OUTAGE_LIMIT_S", RETRY_FOR_S))
+    """RETRY_FOR_S, or SWEEPER_OUTAGE_LIMIT_S where the environment sets it (seconds > 0)."""
+    text = os.environ.get("SWEEPER_OUTAGE_LIMIT_S")
+    if text is None:
+        return RETRY_FOR_S
+    try:
+        limit = float(text)
+    except ValueError:
+        limit = math.nan
+    if not limit > 0:
+        raise SpecError(f"SWEEPER_OUTAGE_LIMIT_S must be a number of seconds above 0, not "
+                        f"{text!r}.")
+    return limit
 
 
 def retrying(call: Callable[[], Any], url: str, warn: Callable[[str], None],

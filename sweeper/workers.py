@@ -126,7 +126,7 @@ def _context(target: Callable[..., Any], devices: list[str]) -> Any:
     ctx = multiprocessing.get_context("forkserver")
     # Only read when the server starts (once per main process). torch._dynamo is what torch's
     # optimizers import on first use: importing it in each worker took as long as torch.
-    ctx.set_forkserver_preload(["torch", "torch._dynamo", target.__module__])
+    ctx.set_forkserver_preload(["torch._dynamo", target.__module__])
     return ctx
 
 

@@ -60,3 +60,16 @@ def wait_for(condition, timeout: float, what: str, every: float = 0.2):
             return value
         time.sleep(every)
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+TINY = Path(__file__).parent / "fixtures" / "tiny_toy.py"
+
+
+def tiny_with_trial_figures(folder) -> str:
+    """A copy of the tiny study in `folder` that draws each trial's figure (the original does
+    not, to save the tests a quarter second a trial)."""
+    text = TINY.read_text()
+    assert "trial_figures=False" in text
+    path = Path(folder) / "tiny_toy.py"
+    path.write_text(text.replace("trial_figures=False", "trial_figures=True"))
+    return str(path)

@@ -27,7 +27,7 @@ def bench(monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_bench_sweep_quick(tmp_path, monkeypatch, capsys, bench):
+def test_bench_sweep_quick(tmp_path, capsys, bench):
     out = bench(BENCH / "bench_sweep.py", "--quick", "--jobs", 1, "--out", tmp_path / "rows.json",
                 cwd=BENCH)
     for contender in ("plain", "sweeper", "sweeper-final-val", "repeats-no-penalty",

@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import tiny_with_trial_figures
 
 import sweeper.delivery
 from sweeper import keys
@@ -35,12 +36,10 @@ def get(url: str) -> bytes:
 def swept_once(tmp_path_factory):
     """The tiny_toy study swept once (into runs/ of its folder)."""
     root = tmp_path_factory.mktemp("swept")
-    study_file = root / "tiny_toy.py"  # with each trial's figure, which the dashboard serves
-    study_file.write_text(Path(TINY).read_text().replace("trial_figures=False",
-                                                         "trial_figures=True"))
+    study_file = tiny_with_trial_figures(root)  # the dashboard serves each trial's figure
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
-        assert main([str(study_file), "--n-trials", "2"]) == 0
+        assert main([study_file, "--n-trials", "2"]) == 0
     return root
 
 

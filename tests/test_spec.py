@@ -141,6 +141,16 @@ def test_cli_bad_input_exits_2_with_one_line(argv, message, capsys, tmp_path, mo
     assert not (tmp_path / "runs").exists()  # refused before any study was created
 
 
+@pytest.mark.parametrize("value", ["two minutes", "0", "-5", "nan"])
+def test_a_bad_outage_limit_in_the_environment_exits_2(value, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SWEEPER_OUTAGE_LIMIT_S", value)
+    assert main([TINY]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "SWEEPER_OUTAGE_LIMIT_S must be a number of seconds" in err
+    assert not (tmp_path / "runs").exists()
+
+
 @pytest.mark.parametrize("argv", [[TINY, "--n-trials", "many"], [TINY, "--bogus"], []])
 def test_cli_bad_flags_exit_2_before_loading_anything(argv, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -6,6 +6,7 @@ import numpy as np
 import optuna
 import pytest
 import torch
+from conftest import tiny_with_trial_figures
 from optuna.artifacts import get_all_artifact_meta
 
 from sweeper import keys
@@ -27,19 +28,12 @@ def in_tmp(tmp_path, monkeypatch):
     return tmp_path
 
 
-def with_trial_figures(folder):
-    """A copy of the tiny study (in `folder`) that draws each trial's figure."""
-    path = Path(folder) / "tiny_toy.py"
-    path.write_text(Path(TINY).read_text().replace("trial_figures=False", "trial_figures=True"))
-    return str(path)
-
-
 def load(name, url=None):
     return optuna.load_study(study_name=name, storage=url or f"sqlite:///runs/{name}/study.db")
 
 
 def test_sweep_stores_diagnosis_score_and_curves(in_tmp, capsys):
-    assert main([with_trial_figures(in_tmp), "--n-trials", "3", "--device", "cpu"]) == 0
+    assert main([tiny_with_trial_figures(in_tmp), "--n-trials", "3", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert (in_tmp / "runs" / "tiny_toy" / "study.db").exists()
     assert "optuna-dashboard sqlite:///runs/tiny_toy/study.db" in out

@@ -382,7 +382,7 @@ def test_sqlite_workers_outlast_an_outside_write_lock(tmp_path):
 @pytest.mark.slow
 def test_kill_9_of_one_worker_replaces_it_and_the_sweep_goes_on(tmp_path):
     url = str(tmp_path / "journal.log")
-    with background(SLOW, "--jobs", 2, "--n-trials", 3, "--storage", url, cwd=tmp_path) as proc:
+    with background(SLOW, "--jobs", 2, "--n-trials", 4, "--storage", url, cwd=tmp_path) as proc:
         wait_for(lambda: sum(t.state in FINISHED for t in trials("slow_toy", url)) >= 1
                  and any(t.state == RUNNING and t.params for t in trials("slow_toy", url))
                  and len(worker_pids(proc.pid)) == 2, 120, "a finished and a running trial")
@@ -393,7 +393,7 @@ def test_kill_9_of_one_worker_replaces_it_and_the_sweep_goes_on(tmp_path):
            "worker takes its place" in out
     assert "Traceback" not in out
     ts = trials("slow_toy", url)
-    assert_whole(ts, 3)
+    assert_whole(ts, 4)
     failed = [t for t in ts if t.state == optuna.trial.TrialState.FAIL]
     assert len(failed) == 1
     assert all(t.user_attrs[keys.FAIL_REASON].startswith("stale: its worker") for t in failed)
@@ -410,7 +410,7 @@ def test_a_short_outage_is_waited_out_and_a_long_one_stops_every_worker_once(tmp
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "SWEEPER_OUTAGE_LIMIT_S": "8"}
     study_file = tmp_path / "outage.py"  # a study of its own on the shared server
     study_file.write_text(Path(SLOW).read_text().replace('name="slow_toy"', 'name="outage"'))
-    argv = [sys.executable, "-m", "sweeper", str(study_file), "--jobs", "2", "--n-trials", "3",
+    argv = [sys.executable, "-m", "sweeper", str(study_file), "--jobs", "2", "--n-trials", "4",
             "--storage", url]
     proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -438,7 +438,7 @@ def test_a_short_outage_is_waited_out_and_a_long_one_stops_every_worker_once(tmp
     monkeypatch.chdir(tmp_path)  # the re-run, in this process, by itself
     assert main([argv[3], "--jobs", "1", *argv[6:]]) == 0
     ts = trials("outage", url)
-    assert_whole(ts, 3)
+    assert_whole(ts, 4)
     assert all(t.user_attrs.get(keys.FAIL_REASON) for t in ts
                if t.state == optuna.trial.TrialState.FAIL)
 
