@@ -199,8 +199,9 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             print(test_line(test))
             with contextlib.suppress(Exception):  # the note is a courtesy; the attr is stored
                 publish_test(study, test)
-    with contextlib.suppress(SpecError, OSError):  # a figure for the dashboard's study page
-        publish_forecast(study, artifacts, Path(args.study).resolve().parent)
+    if spec.study_figures:
+        with contextlib.suppress(SpecError, OSError):  # a figure for the dashboard's study page
+            publish_forecast(study, artifacts, Path(args.study).resolve().parent)
     print()
     print("Review it in the dashboard:")
     print(f"  {dashboard_command(url, artifacts)}")

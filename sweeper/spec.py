@@ -65,6 +65,10 @@ class Study:
     # A learning-curve PNG and a note per finished trial (about 0.15 s each on 2 CPU cores);
     # turn off for very short trials where that is a large share of the time.
     trial_figures: bool = True
+    # The study page's figures each sweep ends with (each searched parameter against score,
+    # the best trials' curves, the best model's forecast): one to two seconds on 2 CPU cores;
+    # turn off for smoke runs of a study file. `report` draws them either way.
+    study_figures: bool = True
     # Drives the sampler and every repeat's seed: same seed, same sweep.
     seed: int = 0
     # Epochs validation must stay above its minimum before a run stops; None disables.
@@ -122,8 +126,9 @@ class Study:
             raise must("Study.storage", "an Optuna storage URL or None", self.storage)
         if not isinstance(self.screen, bool):
             raise must("Study.screen", "True or False", self.screen)
-        if not isinstance(self.trial_figures, bool):
-            raise must("Study.trial_figures", "True or False", self.trial_figures)
+        for field in ("trial_figures", "study_figures"):
+            if not isinstance(getattr(self, field), bool):
+                raise must(f"Study.{field}", "True or False", getattr(self, field))
         if self.artifacts is not None and not isinstance(self.artifacts, str):
             raise must("Study.artifacts", "a folder path or None", self.artifacts)
         if isinstance(self.pruner, str):

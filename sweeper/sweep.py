@@ -61,8 +61,9 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
     """Create or resume the study and run trials until it has spec.n_trials finished ones:
     in this process, or in `jobs` worker processes (one per entry of `devices`).
 
-    With `artifacts` (a folder), every finished trial gets a learning-curve PNG and a note,
-    and the study gets its figures at the end (see review). Raises KeyboardInterrupt (or
+    With `artifacts` (a folder), every finished trial gets a learning-curve PNG and a note
+    (unless spec.trial_figures is off), and the study its figures at the end (unless
+    spec.study_figures is off; see review). Raises KeyboardInterrupt (or
     workers.Terminated) after a signal, TooManyFailures after max_failures failures in a row
     and storage.StorageUnavailable after a long outage; finished trials are kept in every case."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # sweeper prints its own trial lines
@@ -93,7 +94,7 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
                 on_death=lambda: reclaim_stale(study, out), lines=lines)
             _settle(study, spec.n_trials, reports, out)
     finally:  # also after Ctrl-C: the figures show what finished
-        if store is not None and probe(study):
+        if store is not None and spec.study_figures and probe(study):
             with contextlib.suppress(Exception):
                 publish_study_figures(study, store)
     return study

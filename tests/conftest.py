@@ -65,11 +65,14 @@ def wait_for(condition, timeout: float, what: str, every: float = 0.2):
 TINY = Path(__file__).parent / "fixtures" / "tiny_toy.py"
 
 
-def tiny_with_trial_figures(folder) -> str:
-    """A copy of the tiny study in `folder` that draws each trial's figure (the original does
-    not, to save the tests a quarter second a trial)."""
+def tiny_with_figures(folder) -> str:
+    """A copy of the tiny study in `folder` that draws each trial's figure and the study's
+    (the original does not, to save the tests a quarter second a trial and a second or two a
+    sweep)."""
     text = TINY.read_text()
-    assert "trial_figures=False" in text
+    for field in ("trial_figures", "study_figures"):
+        assert f"{field}=False" in text
+        text = text.replace(f"{field}=False", f"{field}=True")
     path = Path(folder) / "tiny_toy.py"
-    path.write_text(text.replace("trial_figures=False", "trial_figures=True"))
+    path.write_text(text)
     return str(path)

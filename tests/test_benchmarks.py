@@ -84,7 +84,7 @@ def test_bench_diagnosis_scores_every_set_and_every_rule(tmp_path, bench):
 
 
 def test_bench_selection_quick(bench):
-    out = bench(BENCH / "bench_selection.py", "--quick", cwd=BENCH)
+    out = bench(BENCH / "bench_selection.py", "--quick", "--jobs", 1, cwd=BENCH)
     for score in ("one run", "3 seeds", "3 periods", "one run, equal compute"):
         assert f"| sunspots | {score} " in out
 

@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import tiny_with_trial_figures
+from conftest import tiny_with_figures
 
 import sweeper.delivery
 from sweeper import keys
@@ -36,7 +36,7 @@ def get(url: str) -> bytes:
 def swept_once(tmp_path_factory):
     """The tiny_toy study swept once (into runs/ of its folder)."""
     root = tmp_path_factory.mktemp("swept")
-    study_file = tiny_with_trial_figures(root)  # the dashboard serves each trial's figure
+    study_file = tiny_with_figures(root)  # the dashboard serves each trial's figure
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
         assert main([study_file, "--n-trials", "2"]) == 0
@@ -121,7 +121,7 @@ def test_the_study_figures_are_replaced_not_added_on_each_run(swept):
     import optuna
     from optuna.artifacts import get_all_artifact_meta
 
-    assert main([TINY, "--n-trials", "3"]) == 0
+    assert main([str(swept / "tiny_toy.py"), "--n-trials", "3"]) == 0  # the one with figures
     study = optuna.load_study(study_name="tiny_toy", storage="sqlite:///runs/tiny_toy/study.db")
     assert sorted(m.filename for m in get_all_artifact_meta(study)) == [
         "best-trials.png", "forecast.png", "overview.png"]

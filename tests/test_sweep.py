@@ -6,7 +6,7 @@ import numpy as np
 import optuna
 import pytest
 import torch
-from conftest import tiny_with_trial_figures
+from conftest import tiny_with_figures
 from optuna.artifacts import get_all_artifact_meta
 
 from sweeper import keys
@@ -33,7 +33,7 @@ def load(name, url=None):
 
 
 def test_sweep_stores_diagnosis_score_and_curves(in_tmp, capsys):
-    assert main([tiny_with_trial_figures(in_tmp), "--n-trials", "3", "--device", "cpu"]) == 0
+    assert main([tiny_with_figures(in_tmp), "--n-trials", "3", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert (in_tmp / "runs" / "tiny_toy" / "study.db").exists()
     assert "optuna-dashboard sqlite:///runs/tiny_toy/study.db" in out
@@ -89,6 +89,7 @@ def test_rerunning_resumes_and_a_trial_reproduces_on_its_own(in_tmp, capsys):
     assert "resuming study 'tiny_toy': 2 finished trials, 1 to go" in capsys.readouterr().out
     study = load("tiny_toy")
     assert len(study.trials) == 3
+    assert get_all_artifact_meta(study) == []  # Study(study_figures=False) draws none
     t = study.trials[2]
     spec = load_study_file(TINY)
     # On the device and engine the sweep used: a GPU's kernels round differently from a CPU's.

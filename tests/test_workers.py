@@ -71,11 +71,16 @@ def trials(name, url):
             return []
     elif not url.startswith("postgresql") and not Path(url).exists():
         return []
+    if url not in _OPENED:  # opened once per test process: opening costs a third of a second
+        _OPENED[url] = make_storage(url, retry=False)
     try:
-        storage = make_storage(url, retry=False)
-        return optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+        return optuna.load_study(study_name=name, storage=_OPENED[url]).get_trials(
+            deepcopy=False)
     except KeyError:
         return []
+
+
+_OPENED: dict[str, optuna.storages.BaseStorage] = {}
 
 
 def assert_whole(ts, at_least):
