@@ -42,6 +42,7 @@ from .storage import (
     count_trials,
     make_storage,
     open_study,
+    opening_modules,
     probe,
     redact,
     unavailable_in,
@@ -91,7 +92,8 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
                 worker_main, {"spec": spec, "windows": windows, "url": storage_url,
                               "artifacts": artifacts, "threads": threads,
                               "devices": devices or [str(device)] * jobs}, out,
-                on_death=lambda: reclaim_stale(study, out), lines=lines)
+                on_death=lambda: reclaim_stale(study, out), lines=lines,
+                preload=opening_modules(storage_url))
             _settle(study, spec.n_trials, reports, out)
     finally:  # also after Ctrl-C: the figures show what finished
         if store is not None and spec.study_figures and probe(study):

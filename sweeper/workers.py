@@ -5,9 +5,10 @@
 
 `run_workers` starts one process per device and runs the sweep's worker function in each; with
 several GPUs, worker i gets GPU i. On Linux, workers on the CPU are forked from a server that has
-imported torch and the worker function's module once, so a new worker starts in a fraction of a
-second instead of importing them again; workers on CUDA are started fresh ("spawn"), because a
-process forked from one that touched the CUDA driver cannot use it.
+imported torch, the worker function's module and the storage's database layer once, so a new
+worker starts in a fraction of a second instead of importing them again; workers on CUDA are
+started fresh ("spawn"), because a process forked from one that touched the CUDA driver cannot
+use it.
 
 Workers print through the main process, which prefixes their lines and says a storage outage
 once for all of them. A worker that ends without reporting (killed, out of memory) is replaced
@@ -29,7 +30,7 @@ import queue as queues
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .liveness import EXIT_SIGTERM, Terminated
@@ -117,31 +118,35 @@ def default_jobs(device: Any) -> int:
     return max(1, _gpus(device))
 
 
-def _context(target: Callable[..., Any], devices: list[str]) -> Any:
+def _context(target: Callable[..., Any], devices: list[str], preload: Sequence[str]) -> Any:
     """The start method for workers on `devices`: fork from a preloaded server on the CPU on
     Linux; spawn where any worker is on a GPU, and on macOS and Windows (where Python itself
     does not fork by default, as system libraries may not survive it)."""
     if any(not d.startswith("cpu") for d in devices) or not sys.platform.startswith("linux"):
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    # Only read when the server starts (once per main process). torch._dynamo is what torch's
-    # optimizers import on first use: importing it in each worker took as long as torch.
-    ctx.set_forkserver_preload(["torch._dynamo", target.__module__])
+    # Only read when the server starts (once per main process); a module that fails to import
+    # is skipped there. torch._dynamo is what torch's optimizers import on first use:
+    # importing it in each worker took as long as torch.
+    ctx.set_forkserver_preload(["torch._dynamo", *preload, target.__module__])
     return ctx
 
 
 def run_workers(target: Callable[..., dict[str, Any]], payload: dict[str, Any],
                 out: Callable[[str], None],
                 on_death: Callable[[], None] | None = None,
-                lines: OutageLines | None = None) -> list[dict[str, Any]]:
+                lines: OutageLines | None = None,
+                preload: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Run target(i, payload, out) in one process per device in payload["devices"] and wait
     for all of them; returns each worker's report {"worker", "status", ...}: "done",
     "stopped" (a signal), "TooManyFailures" or "StorageUnavailable" (with a message), "error",
     or "lost" for a worker that died and could not be replaced.
 
-    The first SIGINT or SIGTERM is passed on to the workers, which fail their running trial and
-    stop; this then raises KeyboardInterrupt or Terminated. A second signal abandons them."""
-    ctx = _context(target, [str(d) for d in payload["devices"]])
+    Workers forked from a server start with `preload` (module names) imported: what each
+    would import anyway. The first SIGINT or SIGTERM is passed on to the workers, which fail
+    their running trial and stop; this then raises KeyboardInterrupt or Terminated. A second
+    signal abandons them."""
+    ctx = _context(target, [str(d) for d in payload["devices"]], preload)
     channel = ctx.Queue()
     print_line = lines or OutageLines(out)
     received: list[int] = []
