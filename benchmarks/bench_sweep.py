@@ -87,8 +87,8 @@ CONTENDERS = {
 }
 RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS = 5, 5, 3
 # --quick: every contender and every step above, at the smallest size that still runs them.
-QUICK_SPACE = dataclasses.replace(SPACE, hidden=IntRange(4, 8), epochs=IntRange(5, 10, step=5))
-QUICK_SIZES = {"budget": 60, "retrain_seeds": 1, "top_k": 2, "reeval_seeds": 1}
+QUICK_SPACE = dataclasses.replace(SPACE, hidden=IntRange(4, 8), epochs=IntRange(2, 4))
+QUICK_SIZES = {"budget": 30, "retrain_seeds": 1, "top_k": 2, "reeval_seeds": 1}
 SEARCHED = ("hidden", "layers", "dropout", "weight_decay", "epochs")  # kept in a study's row
 
 

@@ -39,7 +39,8 @@ def test_bench_sweep_quick(tmp_path, capsys, bench):
     def main(*args):
         return bench(BENCH / "bench_sweep.py", *args, cwd=BENCH)
 
-    again = main("--seeds", "0", "--budget", "60", "--also", tmp_path / "rows.json")
+    budget = importlib.import_module("bench_sweep").QUICK_SIZES["budget"]  # what --quick ran
+    again = main("--seeds", "0", "--budget", budget, "--also", tmp_path / "rows.json")
     assert "| sunspots | plain |" in again and "(with 9 studies from" in again
     (tmp_path / "bad.json").write_text('{"not": "rows"}')
     for args, message in [(["--also", tmp_path / "bad.json"], "is not a file that --out wrote"),

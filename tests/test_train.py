@@ -68,7 +68,7 @@ SYNTH = prepare(Data(source="synthetic", window=6))
         dict(weight_decay=1e-3, optimizer="adam", layers=2),
         dict(optimizer="sgd", lr=0.05, loss="mae"),
         dict(optimizer="rmsprop", lr=1e-3),
-        dict(batch_size=16, shuffle=True, dropout=0.2, layers=2),
+        dict(batch_size=16, shuffle=True, dropout=0.2, layers=2, epochs=4),  # 4x the steps
         dict(grad_clip=0.05, lr=1e-2, layers=2),
     ],
 )
