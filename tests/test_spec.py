@@ -57,6 +57,7 @@ def test_bad_study_files_are_one_sentence(fixture, message):
         ({"data": "toy"}, r"Study.data must be a Data"),
         ({"engine": "vectorised"}, r"Study.engine must be one of .* \(did you mean "
                                    r"'vectorized'\?\)"),
+        ({"study_figures": "no"}, r"Study.study_figures must be True or False, but got 'no'"),
     ],
 )
 def test_study_fields_are_validated(kwargs, message):

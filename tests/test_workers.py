@@ -192,7 +192,7 @@ def test_after_kill_9_the_rerun_reclaims_the_trial_and_reaches_the_count(tmp_pat
             now = datetime.datetime.now()
             return next((t for t in trials("slow_toy", url)
                          if t.state == RUNNING and keys.WORKER in t.user_attrs and t.params
-                         and (now - t.datetime_start).total_seconds() < 0.8), None)
+                         and (now - t.datetime_start).total_seconds() < 0.5), None)
 
         killed = wait_for(just_started, 120, "a trial that has just started", every=0.05)
         proc.kill()  # SIGKILL: nothing runs in the worker after this
