@@ -179,13 +179,16 @@ def stale_reason(trial: optuna.trial.FrozenTrial, storage: Any, now: float) -> s
         if process_gone(pid, trial.datetime_start):
             return f"its worker {who} ended without finishing it (killed or crashed)"
         return None
-    if is_heartbeat_enabled(storage):  # Optuna fails those itself, from its heartbeat table
+    # Optuna fails those itself, from its heartbeat table; a trial whose worker stopped (an
+    # outage, a kill) before recording itself or a heartbeat is in neither, and is judged here.
+    if worker and is_heartbeat_enabled(storage):
         return None
     last = rec.heartbeat  # before its first beat: when it started
     if last is None and trial.datetime_start is not None:
         last = trial.datetime_start.timestamp()
     if last is not None and now - last > GRACE_S:
-        return f"no heartbeat from its worker {who} for {now - last:.0f} s"
+        return (f"no heartbeat from its worker {who} for {now - last:.0f} s" if worker
+                else f"no worker recorded itself on it, and it started {now - last:.0f} s ago")
     return None
 
 

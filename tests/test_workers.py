@@ -56,6 +56,9 @@ def background(*args, cwd):
             proc.wait()
 
 
+_OPENED: dict[str, optuna.storages.BaseStorage] = {}  # storages trials() opened, by URL
+
+
 def trials(name, url):
     """The study's trials; none while the sweep has not created it yet. A SQLite file is
     looked into read-only first: opening it with Optuna while the sweep creates its tables
@@ -78,9 +81,6 @@ def trials(name, url):
             deepcopy=False)
     except KeyError:
         return []
-
-
-_OPENED: dict[str, optuna.storages.BaseStorage] = {}
 
 
 def assert_whole(ts, at_least):
@@ -310,6 +310,30 @@ def test_a_silent_worker_on_another_host_is_reclaimed_by_heartbeat_on_a_database
     assert retry.system_attrs["fixed_params"] == failed.params
     assert retry.user_attrs[keys.RETRY_REASON] == (
         "no heartbeat from its worker elsewhere:1 for over 1 s")
+
+
+def test_a_trial_left_with_no_worker_and_no_heartbeat_is_reclaimed_on_a_database(
+        tmp_path, monkeypatch):
+    """A worker that stopped in an outage right after Optuna created its trial recorded
+    neither itself nor a heartbeat: Optuna's heartbeat check never fails that trial, so a
+    re-run would wait for it forever."""
+    from sweeper import liveness
+
+    study = optuna.create_study(study_name="s", storage=make_storage(
+        f"sqlite:///{tmp_path / 'study.db'}"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        study.ask({"hidden": optuna.distributions.IntDistribution(2, 8)})
+    said = []
+    assert liveness.reclaim_stale(study, said.append) == 0  # it may still be starting
+    monkeypatch.setattr(liveness, "GRACE_S", 0)
+    time.sleep(0.05)
+    assert liveness.reclaim_stale(study, said.append) == 1
+    failed, retry = study.trials
+    assert failed.state == optuna.trial.TrialState.FAIL
+    assert failed.user_attrs[keys.FAIL_REASON].startswith(
+        "stale: no worker recorded itself on it, and it started")
+    assert retry.system_attrs["fixed_params"] == failed.params
 
 
 def test_a_silent_worker_on_another_host_is_reclaimed_on_a_journal(tmp_path, monkeypatch):
