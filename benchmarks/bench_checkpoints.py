@@ -51,15 +51,15 @@ def main() -> None:
     p.add_argument("--quick", action="store_true")
     args = p.parse_args()
     spec = load_study_file(STUDY)
-    if args.quick:
-        args.configs, args.rounds = 2, 1
+    if args.quick:  # one configuration of a few epochs: every step once
+        args.configs, args.rounds = 1, 1
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     windows = prepare(spec.data, STUDY.parent)
     sampler = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     configs = [suggest(sampler.ask(), spec.space) for _ in range(args.configs)]
     if args.quick:
-        configs = [{**c, "epochs": 10} for c in configs]
+        configs = [{**c, "epochs": 5} for c in configs]
     seeds = [11, 12, 13]
     cpu = torch.device("cpu")
     print(f"# bench_checkpoints: sunspots, {len(configs)} configurations x 3 repeats, "

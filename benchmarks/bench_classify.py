@@ -49,7 +49,8 @@ def run_study(contender: str, seed: int, budget: int, quick: bool) -> dict:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     base = load_study_file(STUDY_FILE)
     space = base.space if not quick else dataclasses.replace(
-        base.space, hidden=IntRange(4, 8), layers=1, epochs=IntRange(5, 10, step=5))
+        base.space, hidden=IntRange(4, 8), layers=1, epochs=IntRange(5, 10, step=5),
+        batch_size=1024)  # one step an epoch
     spec = dataclasses.replace(base, name=f"vowels-{contender}-{seed}", seed=seed, space=space,
                                trial_figures=False, engine="sequential",
                                **CONTENDERS[contender])

@@ -154,7 +154,8 @@ def main() -> None:
     space = SPACE
     if args.quick:
         args.configs, args.draw, args.series = 4, 2, ["sunspots"]
-        space = dataclasses.replace(SPACE, epochs=IntRange(5, 10, step=5))
+        space = dataclasses.replace(SPACE, epochs=IntRange(5, 10, step=5),
+                                    batch_size=1024)  # one step an epoch
     if args.configs < 2 or args.draw < 1:
         p.error("--configs must be at least 2 and --draw at least 1")
     start = time.perf_counter()

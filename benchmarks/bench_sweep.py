@@ -86,8 +86,10 @@ CONTENDERS = {
     "sweeper-no-median": {"pruner": "none"},
 }
 RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS = 5, 5, 3
-# --quick: every contender and every step above, at the smallest size that still runs them.
-QUICK_SPACE = dataclasses.replace(SPACE, hidden=IntRange(4, 8), epochs=IntRange(2, 4))
+# --quick: every contender and every step above, at the smallest size that still runs them
+# (one training step an epoch).
+QUICK_SPACE = dataclasses.replace(SPACE, hidden=IntRange(4, 8), epochs=IntRange(2, 4),
+                                  batch_size=1024)
 QUICK_SIZES = {"budget": 30, "retrain_seeds": 1, "top_k": 2, "reeval_seeds": 1}
 SEARCHED = ("hidden", "layers", "dropout", "weight_decay", "epochs")  # kept in a study's row
 

@@ -9,6 +9,7 @@ tutorial's multiple-runs figure (every repeat's train and validation curves, one
 configuration) is saved as a PNG.
 
     python benchmarks/compare_configs.py [--repeats 10] [--device cpu] [--out compare.png]
+    python benchmarks/compare_configs.py --quick    # smoke run: 2 repeats, a tenth of the epochs
 """
 
 from __future__ import annotations
@@ -56,12 +57,19 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="compare_configs.png", help="the multiple-runs figure")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: 2 repeats, each configuration at a tenth of its epochs")
     args = p.parse_args()
+    if args.quick:
+        args.repeats = 2
+    if args.repeats < 1:
+        p.error("--repeats must be at least 1")
     torch.set_num_threads(1)
     device = resolve_device(args.device)
     windows = prepare(Data.toy())
     print(f"# tutorial configurations, {args.repeats} repeats each, on {device} "
-          f"({platform.processor() or platform.machine()}, torch {torch.__version__}, 1 thread)")
+          f"({platform.processor() or platform.machine()}, torch {torch.__version__}, 1 thread)"
+          + ("; quick: each configuration at a tenth of its epochs" if args.quick else ""))
     header = (f"{'configuration':32s} {'labels across repeats':32s} {'val loss mean ± std':>20s}"
               f" {'gap':>8s} {'best ep':>7s} {'time':>7s}")
     print(header)
@@ -69,6 +77,8 @@ def main() -> None:
     panels = []
     for i, (name, changes) in enumerate(CONFIGS.items()):
         config = config_of(changes)
+        if args.quick:
+            config["epochs"] = max(1, config["epochs"] // 10)
         seeds = derive_seeds(args.seed, i, args.repeats)
         start = time.perf_counter()
         result = train_repeats(config, windows, seeds, device, patience=None)

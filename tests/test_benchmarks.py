@@ -57,11 +57,12 @@ def test_bench_pruning_quick(bench):
 
 
 def test_compare_configs(tmp_path, bench):
-    out = bench(BENCH / "compare_configs.py", "--repeats", "2", "--out", tmp_path / "runs.png",
+    out = bench(BENCH / "compare_configs.py", "--quick", "--out", tmp_path / "runs.png",
                 cwd=tmp_path)
     for name in ("100 epochs", "LSTM(1), sgd, mae, 300 epochs", "800 epochs", "1200 epochs",
                  "multiple runs"):
         assert name in out
+    assert "quick: each configuration at a tenth of its epochs" in out
     assert (tmp_path / "runs.png").read_bytes()[:4] == b"\x89PNG"
 
 

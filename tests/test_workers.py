@@ -417,10 +417,16 @@ def test_sqlite_workers_outlast_an_outside_write_lock(tmp_path):
 def test_kill_9_of_one_worker_replaces_it_and_the_sweep_goes_on(tmp_path):
     url = str(tmp_path / "journal.log")
     with background(SLOW, "--jobs", 2, "--n-trials", 4, "--storage", url, cwd=tmp_path) as proc:
-        wait_for(lambda: sum(t.state in FINISHED for t in trials("slow_toy", url)) >= 1
-                 and any(t.state == RUNNING and t.params for t in trials("slow_toy", url))
-                 and len(worker_pids(proc.pid)) == 2, 120, "a finished and a running trial")
-        os.kill(worker_pids(proc.pid)[0], signal.SIGKILL)
+        def running_worker():  # a worker in the middle of a trial it has recorded itself on
+            pids, ts = worker_pids(proc.pid), trials("slow_toy", url)
+            if len(pids) < 2 or not any(t.state in FINISHED for t in ts):
+                return None
+            return next((t.user_attrs[keys.WORKER]["pid"] for t in ts
+                         if t.state == RUNNING and t.params and keys.WORKER in t.user_attrs
+                         and t.user_attrs[keys.WORKER]["pid"] in pids), None)
+
+        os.kill(wait_for(running_worker, 120, "a finished trial, and a worker running one"),
+                signal.SIGKILL)
         out, _ = proc.communicate(timeout=240)
     assert proc.returncode == 0, out[-3000:]
     assert "killed by SIGKILL); its running trial is failed and queued again, and a new " \
