@@ -66,13 +66,17 @@ TINY = Path(__file__).parent / "fixtures" / "tiny_toy.py"
 
 
 def tiny_with_figures(folder) -> str:
-    """A copy of the tiny study in `folder` that draws each trial's figure and the study's
-    (the original does not, to save the tests a quarter second a trial and a second or two a
-    sweep)."""
+    """A copy of the tiny study in `folder` as a user's study would run: each trial's figure
+    and the study's drawn, on the default storage (runs/tiny_toy/study.db). The original draws
+    none and sweeps on a journal file, to save the tests a quarter second a trial and a second
+    or two a sweep."""
     text = TINY.read_text()
     for field in ("trial_figures", "study_figures"):
         assert f"{field}=False" in text
         text = text.replace(f"{field}=False", f"{field}=True")
+    storage = '    storage="runs/tiny_toy/journal.log",\n'
+    assert storage in text
+    text = text.replace(storage, "")
     path = Path(folder) / "tiny_toy.py"
     path.write_text(text)
     return str(path)

@@ -18,6 +18,7 @@ from sweeper.__main__ import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = str(FIXTURES / "tiny_toy.py")
+SWEPT = "tiny_toy.py"  # the study file of the swept folder (the `swept` tests' current directory)
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -54,7 +55,7 @@ def swept(swept_once, tmp_path, monkeypatch):
 def test_dashboard_serves_trials_attrs_notes_and_png_artifacts(swept):
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "sweeper", "dashboard", TINY, "--port", str(port)],
+        [sys.executable, "-m", "sweeper", "dashboard", SWEPT, "--port", str(port)],
         cwd=swept, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -96,7 +97,7 @@ def test_dashboard_serves_trials_attrs_notes_and_png_artifacts(swept):
 
 def test_dashboard_without_the_extra_says_how_to_install(swept, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "optuna_dashboard", None)  # import fails
-    assert main(["dashboard", TINY]) == 2
+    assert main(["dashboard", SWEPT]) == 2
     assert 'pip install -e ".[dashboard]"' in capsys.readouterr().err
 
 
@@ -105,7 +106,7 @@ def test_report_prints_the_table_and_writes_csv_and_figures(swept, capsys):
     report.mkdir(parents=True)
     (report / "trial-7.png").write_bytes(PNG)  # what an earlier report wrote goes
     (report / "notes.txt").write_text("mine")  # what the user put there stays
-    assert main(["report", TINY]) == 0
+    assert main(["report", SWEPT]) == 0
     out = capsys.readouterr().out
     assert "study 'tiny_toy': 2 trials (2 complete)" in out and "Best trial: #" in out
     assert "  model:          2 repeats at epochs" in out
@@ -121,7 +122,7 @@ def test_the_study_figures_are_replaced_not_added_on_each_run(swept):
     import optuna
     from optuna.artifacts import get_all_artifact_meta
 
-    assert main([str(swept / "tiny_toy.py"), "--n-trials", "3"]) == 0  # the one with figures
+    assert main([SWEPT, "--n-trials", "3"]) == 0
     study = optuna.load_study(study_name="tiny_toy", storage="sqlite:///runs/tiny_toy/study.db")
     assert sorted(m.filename for m in get_all_artifact_meta(study)) == [
         "best-trials.png", "forecast.png", "overview.png"]
@@ -152,7 +153,7 @@ def test_report_reads_a_crashed_study(swept, capsys):
 
     study = optuna.load_study(study_name="tiny_toy", storage="sqlite:///runs/tiny_toy/study.db")
     study.ask()  # a trial whose process died: RUNNING forever, no attrs
-    assert main(["report", TINY]) == 0
+    assert main(["report", SWEPT]) == 0
     out = capsys.readouterr().out
     assert "1 running" in out and "Running (or left running by a stopped process): #2" in out
 
@@ -161,7 +162,7 @@ def test_dashboard_on_a_busy_port_is_one_sentence(swept, capsys):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        assert main(["dashboard", TINY, "--port", str(taken.getsockname()[1])]) == 2
+        assert main(["dashboard", SWEPT, "--port", str(taken.getsockname()[1])]) == 2
     assert "choose another with --port" in capsys.readouterr().err
 
 
@@ -172,7 +173,7 @@ def test_dashboard_listens_locally_unless_told_and_warns_when_exposed(swept, mon
 
     calls = []
     monkeypatch.setattr(optuna_dashboard, "run_server", lambda *a, **k: calls.append(k))
-    argv = ["dashboard", TINY] + ([] if host == "127.0.0.1" else ["--host", host])
+    argv = ["dashboard", SWEPT] + ([] if host == "127.0.0.1" else ["--host", host])
     assert main(argv) == 0
     assert calls[0]["host"] == host
     err = capsys.readouterr().err

@@ -29,6 +29,12 @@ def in_tmp(tmp_path, monkeypatch):
 
 
 def load(name, url=None):
+    """The study as swept: on `url`, else on the journal file the tiny study names, else on the
+    default storage."""
+    journal = Path("runs") / name / "journal.log"
+    if url is None and journal.exists():
+        url = optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(journal)))
     return optuna.load_study(study_name=name, storage=url or f"sqlite:///runs/{name}/study.db")
 
 
