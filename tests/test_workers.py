@@ -166,7 +166,8 @@ def test_a_signal_fails_the_running_trial_and_keeps_the_finished_ones(tmp_path, 
     failed = [t for t in ts if t.state == optuna.trial.TrialState.FAIL]
     assert failed
     word = "terminated (SIGTERM)" if sig == signal.SIGTERM else "interrupted"
-    assert all(t.user_attrs[keys.FAIL_REASON].startswith(word) for t in failed)
+    assert all(t.user_attrs[keys.FAIL_REASON].startswith(word) for t in failed), \
+        [(t.number, t.user_attrs.get(keys.FAIL_REASON)) for t in failed]
     # Each interrupted configuration is queued, so that the resumed sweep runs it first. With
     # two workers the other one may be signalled before (or while) its trial draws parameters:
     # that trial has no whole configuration, and nothing is queued for it.
