@@ -116,11 +116,13 @@ class TrialObjective:
             _store_reason(trial, f"oom: {(str(exc).splitlines() or ['out of memory'])[0]}")
             raise
         except KeyboardInterrupt as exc:
-            _store_reason(trial, interrupt_reason(exc))
-            with contextlib.suppress(Exception):  # the resumed sweep runs it again first
-                requeue(trial.study, trial)
+            _interrupted(trial, exc)
             raise
         except Exception as exc:
+            stop = _signal_behind(exc)
+            if stop is not None:  # the signal, not the error its cleanup raised, stops it
+                _interrupted(trial, stop)
+                raise stop from None
             _store_reason(trial, f"{type(exc).__name__}: {exc}")
             raise
         finally:
@@ -258,6 +260,27 @@ class TrialObjective:
         at_epoch = [t.intermediate_values[epoch] for t in self._completed(trial)
                     if epoch in t.intermediate_values]
         return explain(trial.study.pruner, epoch, mean_val, best, at_epoch)
+
+
+def _interrupted(trial: optuna.Trial, exc: KeyboardInterrupt) -> None:
+    _store_reason(trial, interrupt_reason(exc))
+    with contextlib.suppress(Exception):  # the resumed sweep runs it again first
+        requeue(trial.study, trial)
+
+
+def _signal_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM that `exc` was raised while handling, if any. Code cleaning up
+    after a signal can fail in turn and hide it: Optuna's journal file lock, signalled right
+    after it has released itself, tries to remove its file a second time and raises
+    FileNotFoundError."""
+    seen: set[int] = set()
+    cause = exc.__context__
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__context__
+    return None
 
 
 def _store_reason(trial: optuna.Trial, reason: str) -> None:

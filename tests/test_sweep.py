@@ -183,6 +183,33 @@ def test_failing_trials_are_recorded_with_their_reasons_and_made_up_for(in_tmp, 
         assert f"failed   {reason}" in out
 
 
+def test_a_signal_hidden_by_an_error_of_its_cleanup_still_stops_the_sweep(in_tmp, monkeypatch,
+                                                                          capsys):
+    """SIGTERM landing right after Optuna's journal lock released itself: the lock's cleanup
+    raises FileNotFoundError while handling it. The trial is failed and queued as the signal's,
+    and the sweep stops as on SIGTERM."""
+    from sweeper.liveness import Terminated
+
+    def cleanup_fails():
+        try:
+            raise Terminated()
+        except Terminated:
+            raise FileNotFoundError("journal.log.lock1234.rename") from None
+
+    try:
+        cleanup_fails()
+    except FileNotFoundError as exc:
+        hidden = exc
+    _failing_training(monkeypatch, {1: hidden})
+    assert main([TINY, "--n-trials", "3"]) == 143
+    assert "finished trials are kept" in capsys.readouterr().err
+    ts = load("tiny_toy").trials
+    assert ts[1].state == optuna.trial.TrialState.FAIL
+    assert ts[1].user_attrs[keys.FAIL_REASON] == "terminated (SIGTERM) while running"
+    assert [t.user_attrs[keys.RETRY_OF] for t in ts
+            if t.state == optuna.trial.TrialState.WAITING] == [1]
+
+
 def test_consecutive_failures_stop_the_sweep(in_tmp, monkeypatch, capsys):
     _failing_training(monkeypatch, RuntimeError("no GPU driver"))
     assert main([TINY, "--n-trials", "10", "--max-failures", "3"]) == 1
