@@ -91,10 +91,26 @@ def release_signals() -> None:
         raise _raised(signum)
 
 
+def signal_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM that `exc` was raised while handling, if any. Code cleaning up
+    after a signal can fail in turn and hide it: Optuna's journal file lock, signalled right
+    after it has released itself, tries to remove its file a second time and raises
+    FileNotFoundError."""
+    seen: set[int] = set()
+    cause = exc.__context__
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__context__
+    return None
+
+
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[None]:
     """The first SIGINT or SIGTERM raises KeyboardInterrupt or Terminated; later ones are
-    ignored, so that the interrupted trial's failure is stored in full."""
+    ignored, so that the interrupted trial's failure is stored in full. An error that hides
+    the signal (`signal_behind`) leaves as the signal."""
     received: list[int] = []
 
     def handler(signum: int, frame: Any) -> None:
@@ -109,6 +125,11 @@ def stop_on_signals() -> Iterator[None]:
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
+    except Exception as exc:
+        stop = signal_behind(exc)
+        if stop is None:
+            raise
+        raise stop from None
     finally:
         for s, h in previous.items():
             signal.signal(s, h)

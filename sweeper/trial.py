@@ -25,7 +25,14 @@ from . import keys, record
 from .data import Windows
 from .delivery import DeliveredModel, meta_for, save_artifact, still_matters
 from .diagnosis import Diagnosis, Label, diagnose_run, diagnose_trial
-from .liveness import heartbeat, hold_signals, interrupt_reason, release_signals, stamp
+from .liveness import (
+    heartbeat,
+    hold_signals,
+    interrupt_reason,
+    release_signals,
+    signal_behind,
+    stamp,
+)
 from .objective import Score, score
 from .pruning import StopKind, explain, report_steps
 from .review import publish_trial
@@ -119,7 +126,7 @@ class TrialObjective:
             _interrupted(trial, exc)
             raise
         except Exception as exc:
-            stop = _signal_behind(exc)
+            stop = signal_behind(exc)
             if stop is not None:  # the signal, not the error its cleanup raised, stops it
                 _interrupted(trial, stop)
                 raise stop from None
@@ -266,21 +273,6 @@ def _interrupted(trial: optuna.Trial, exc: KeyboardInterrupt) -> None:
     _store_reason(trial, interrupt_reason(exc))
     with contextlib.suppress(Exception):  # the resumed sweep runs it again first
         requeue(trial.study, trial)
-
-
-def _signal_behind(exc: BaseException) -> KeyboardInterrupt | None:
-    """The Ctrl-C or SIGTERM that `exc` was raised while handling, if any. Code cleaning up
-    after a signal can fail in turn and hide it: Optuna's journal file lock, signalled right
-    after it has released itself, tries to remove its file a second time and raises
-    FileNotFoundError."""
-    seen: set[int] = set()
-    cause = exc.__context__
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, KeyboardInterrupt):
-            return cause
-        seen.add(id(cause))
-        cause = cause.__context__
-    return None
 
 
 def _store_reason(trial: optuna.Trial, reason: str) -> None:

@@ -12,6 +12,7 @@ from optuna.artifacts import get_all_artifact_meta
 from sweeper import keys
 from sweeper.__main__ import main
 from sweeper.data import prepare
+from sweeper.liveness import Terminated, stop_on_signals
 from sweeper.record import load_curves
 from sweeper.spec import load_study_file
 from sweeper.train import train_repeats
@@ -183,24 +184,22 @@ def test_failing_trials_are_recorded_with_their_reasons_and_made_up_for(in_tmp, 
         assert f"failed   {reason}" in out
 
 
-def test_a_signal_hidden_by_an_error_of_its_cleanup_still_stops_the_sweep(in_tmp, monkeypatch,
-                                                                          capsys):
-    """SIGTERM landing right after Optuna's journal lock released itself: the lock's cleanup
-    raises FileNotFoundError while handling it. The trial is failed and queued as the signal's,
-    and the sweep stops as on SIGTERM."""
-    from sweeper.liveness import Terminated
-
-    def cleanup_fails():
+def _hidden_sigterm() -> FileNotFoundError:
+    """What SIGTERM becomes when it lands right after Optuna's journal lock released itself:
+    the lock's cleanup raises FileNotFoundError while handling it."""
+    try:
         try:
             raise Terminated()
         except Terminated:
             raise FileNotFoundError("journal.log.lock1234.rename") from None
-
-    try:
-        cleanup_fails()
     except FileNotFoundError as exc:
-        hidden = exc
-    _failing_training(monkeypatch, {1: hidden})
+        return exc
+
+
+def test_a_signal_hidden_by_an_error_of_its_cleanup_still_stops_the_sweep(in_tmp, monkeypatch,
+                                                                          capsys):
+    """In a trial: failed and queued as the signal's, and the sweep stops as on SIGTERM."""
+    _failing_training(monkeypatch, {1: _hidden_sigterm()})
     assert main([TINY, "--n-trials", "3"]) == 143
     assert "finished trials are kept" in capsys.readouterr().err
     ts = load("tiny_toy").trials
@@ -208,6 +207,12 @@ def test_a_signal_hidden_by_an_error_of_its_cleanup_still_stops_the_sweep(in_tmp
     assert ts[1].user_attrs[keys.FAIL_REASON] == "terminated (SIGTERM) while running"
     assert [t.user_attrs[keys.RETRY_OF] for t in ts
             if t.state == optuna.trial.TrialState.WAITING] == [1]
+
+
+def test_a_signal_hidden_by_an_error_of_its_cleanup_leaves_as_the_signal():
+    """Between trials (a storage call of the sweep loop): the process stops as on SIGTERM."""
+    with pytest.raises(Terminated), stop_on_signals():
+        raise _hidden_sigterm()
 
 
 def test_consecutive_failures_stop_the_sweep(in_tmp, monkeypatch, capsys):
