@@ -22,10 +22,10 @@ import torch
 import torch.nn.functional as F
 from plain_lstm import PlainLSTM  # benchmarks/, beside this script
 
-from sweeper.data import prepare
 from sweeper.space import suggest
 from sweeper.spec import load_study_file
 from sweeper.sweep import run_sweep
+from sweeper.windows import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 p = argparse.ArgumentParser()

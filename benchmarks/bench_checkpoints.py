@@ -24,11 +24,12 @@ import numpy as np
 import optuna
 import torch
 
-from sweeper.data import prepare
-from sweeper.delivery import DeliveredModel, meta_for, to_bytes
+from sweeper.delivery import DeliveredModel
+from sweeper.modelfile import meta_for, to_bytes
 from sweeper.space import suggest
 from sweeper.spec import load_study_file
 from sweeper.train import SequentialEngine, VectorizedEngine, train_repeats
+from sweeper.windows import prepare
 
 STUDY = Path(__file__).resolve().parent.parent / "studies" / "sunspots.py"
 
@@ -84,7 +85,7 @@ def main() -> None:
                         run()
                 (with_s if keep else without_s).append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        meta = meta_for("sunspots", i, config, spec.data, windows, seeds,
+        meta = meta_for("sunspots", i, config, spec.data, windows.task, seeds,
                         [int(e) for e in result.best_epoch])
         DeliveredModel(meta, result.states).losses_on(windows, "val")
         content = to_bytes(meta, result.states)

@@ -35,9 +35,9 @@ from bench_sweep import CONTENDERS, SEARCHED, retrained_models, sweep_to_budget
 from joblib import Parallel, delayed
 
 from sweeper import IntRange
-from sweeper.data import prepare
-from sweeper.delivery import from_study
+from sweeper.kept import from_study
 from sweeper.spec import load_study_file
+from sweeper.windows import prepare
 
 STUDY_FILE = Path(__file__).parent.parent / "studies" / "japanese_vowels.py"
 RETRAIN_SEEDS = 5

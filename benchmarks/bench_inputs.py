@@ -22,8 +22,8 @@ import pandas as pd
 import torch
 
 from sweeper import Data
-from sweeper.data import prepare
 from sweeper.train import train_repeats
+from sweeper.windows import prepare
 
 
 def frame(n_hours: int) -> pd.DataFrame:

@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from plain_lstm import PlainLSTM  # benchmarks/, beside this script
 
 from sweeper import Data
-from sweeper.data import prepare
 from sweeper.train import choose_engine, train_repeats
+from sweeper.windows import prepare
 
 p = argparse.ArgumentParser()
 p.add_argument("--device", default="cpu")

@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 
 from sweeper import keys
-from sweeper.data import prepare
 from sweeper.spec import load_study_file
 from sweeper.sweep import run_sweep
+from sweeper.windows import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 p = argparse.ArgumentParser()

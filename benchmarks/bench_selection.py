@@ -40,10 +40,10 @@ from bench_sweep import SERIES, SPACE, series_for, windows_for  # benchmarks/, b
 from joblib import Parallel, delayed
 
 from sweeper import Data, IntRange
-from sweeper.data import make_windows
 from sweeper.objective import final_loss
 from sweeper.space import suggest
 from sweeper.train import train_repeats
+from sweeper.windows import make_windows
 
 PERIODS, SEEDS, TEST_SEEDS, DRAWS = 3, 3, 3, 4000
 

@@ -55,14 +55,17 @@ import torch
 from joblib import Parallel, delayed
 
 from sweeper import Data, FloatRange, IntRange, Space, Study
-from sweeper.data import load_series, make_windows
-from sweeper.delivery import DeliveredModel, from_study, meta_for
+from sweeper.delivery import DeliveredModel
+from sweeper.frames import load_series
+from sweeper.kept import from_study
 from sweeper.model import build
+from sweeper.modelfile import meta_for
 from sweeper.objective import score
 from sweeper.pruning import make_pruner, report_steps
 from sweeper.record import Record
 from sweeper.review import artifact_store
 from sweeper.trial import TrialObjective, judge
+from sweeper.windows import make_windows
 
 SERIES = {"sunspots": 11, "co2": 12, "elnino": 12}  # name -> window
 SPACE = Space(hidden=IntRange(4, 48), layers=IntRange(1, 2), dropout=FloatRange(0.0, 0.5),
@@ -141,8 +144,8 @@ def retrained_models(config: dict, data: Data, windows, seeds: list[int], split_
 
     res = train_repeats(config, windows, seeds, torch.device("cpu"), patience=None,
                         engine="sequential")
-    meta = meta_for("bench", 0, config, data, windows, seeds, [int(e) for e in res.best_epoch],
-                    split_seed)
+    meta = meta_for("bench", 0, config, data, windows.task, seeds,
+                    [int(e) for e in res.best_epoch], split_seed)
     return ([DeliveredModel(meta, [s]) for s in res.states],
             [DeliveredModel(meta, [s]) for s in res.final_states])
 

@@ -24,13 +24,13 @@ import numpy as np
 import torch
 
 from sweeper import Data, Space
-from sweeper.data import prepare
 from sweeper.diagnosis import diagnose_run
 from sweeper.objective import score
 from sweeper.plots import curve_figure_data, draw_multiple_runs, save_png
 from sweeper.space import suggest
 from sweeper.train import resolve_device, train_repeats
 from sweeper.trial import derive_seeds
+from sweeper.windows import prepare
 
 # The tutorial's models: LSTM(hidden) + Dense(1), full batch, no shuffling, Keras defaults
 # (Adam lr 1e-3, SGD lr 1e-2).

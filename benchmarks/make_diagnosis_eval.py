@@ -46,7 +46,8 @@ from joblib import Parallel, delayed
 from plain_lstm import PlainLSTM  # benchmarks/, beside this script
 
 from sweeper import Data
-from sweeper.data import load_series, make_windows
+from sweeper.frames import load_series
+from sweeper.windows import make_windows
 
 OUT = Path(__file__).resolve().parent / "data" / "diagnosis_eval.npz"
 GRID = Path(__file__).resolve().parent / "data" / "diagnosis_grid.npz"

@@ -18,7 +18,8 @@ def load_model(path: str, trial: int | None = None, storage: str | None = None,
     of its best completed trial (or `trial`). Returns a `delivery.DeliveredModel`: `.predict`
     takes a series, array, DataFrame or CSV path like the study's data, `.config` is the
     configuration."""
-    from .delivery import load_file, load_from_study_file
+    from .delivery import load_file
+    from .kept import load_from_study_file
 
     if str(path).endswith(".py"):
         return load_from_study_file(path, trial, storage, artifacts)

@@ -8,10 +8,11 @@
     python -m sweeper export STUDY.py --out model.pt   the best trial's model as one file
     python -m sweeper repair STUDY.py         after a crash: fix the journal, reclaim lost trials
 
-Every mistake in the study file, its data or a flag is one sentence on stderr and exit code 2,
-before any trial starts (`--debug` adds the traceback). Ctrl-C exits 130 and SIGTERM 143, with the
-running trials failed and every finished one kept; a sweep stopped by repeated failures or a long
-storage outage exits 1.
+`COMMANDS` maps each name to its parser and handler; `main` picks one, and its one `try` turns
+every mistake in the study file, its data or a flag into one sentence on stderr and exit code 2,
+before any trial starts (`--debug` adds the traceback). A sweep that Ctrl-C stops exits 130 and
+SIGTERM 143, with the running trials failed and every finished one kept; one stopped by repeated
+failures or a long storage outage exits 1.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import argparse
 import contextlib
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .validate import SpecError
 
@@ -30,9 +31,67 @@ EXIT_USAGE = 2
 EXIT_STOPPED = 1
 
 
-def _parser(prog: str | None) -> argparse.ArgumentParser:
+class Command(NamedTuple):
+    parser: Callable[[str], argparse.ArgumentParser]
+    run: Callable[[argparse.Namespace, str], int]
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    prog = prog or "sweeper"
+    name = argv[0] if argv and argv[0] in COMMANDS and argv[0] != "run" else "run"
+    if name != "run":
+        argv, prog = argv[1:], f"{prog} {name}"
+    command = COMMANDS[name]
+    args = command.parser(prog).parse_args(argv)
+    try:
+        return command.run(args, prog)
+    except SpecError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _study_dir(args: argparse.Namespace) -> Path:
+    """The study file's folder: relative data paths in it start there."""
+    return Path(args.study).resolve().parent
+
+
+def _load(args: argparse.Namespace, flags: dict[str, Any] | None = None) -> Any:
+    """The study file's spec (a spec.Study), with command-line `flags` applied."""
+    from .spec import load_study_file
+
+    spec = load_study_file(args.study)
+    try:
+        return spec.override(**flags) if flags else spec
+    except SpecError as exc:
+        raise SpecError(f"command-line flags: {exc}") from None
+
+
+def _where(args: argparse.Namespace, spec: Any) -> tuple[str, str]:
+    """(storage URL, artifact folder): the flags', else the study file's, else the default."""
+    from .storage import locate
+
+    return locate(spec, getattr(args, "storage", None), getattr(args, "artifacts", None))
+
+
+def _windows(args: argparse.Namespace, spec: Any) -> Any:
+    """The study's data, prepared as the sweep does; a problem names the study file."""
+    from .windows import prepare
+
+    try:
+        return prepare(spec.data, _study_dir(args), spec.seed)
+    except SpecError as exc:
+        raise SpecError(f"{args.study}: data: {exc}") from None
+
+
+# run: the sweep.
+
+
+def _run_parser(prog: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog=prog or "sweeper",
+        prog=prog,
         description="Run an LSTM hyperparameter sweep with seeded repeats and fit diagnosis.",
         epilog="Other commands: 'report STUDY.py' (table, CSV, figures), 'dashboard STUDY.py' "
                "(optuna-dashboard with sweeper's figures), 'predict STUDY.py' (the best "
@@ -67,111 +126,64 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
     return p
 
 
-def _error(prog: str, message: str, debug: bool) -> int:
-    if debug:
-        traceback.print_exc()
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
+class _Sweep(NamedTuple):
+    """Everything checked before the first trial."""
+
+    spec: Any
+    device: Any
+    jobs: int
+    windows: Any
+    url: str
+    artifacts: str
 
 
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["diagnose"]:
-        return diagnose_main(argv[1:], f"{prog or 'sweeper'} diagnose")
-    if argv[:1] == ["report"]:
-        return report_main(argv[1:], f"{prog or 'sweeper'} report")
-    if argv[:1] == ["dashboard"]:
-        return dashboard_main(argv[1:], f"{prog or 'sweeper'} dashboard")
-    if argv[:1] == ["repair"]:
-        return repair_main(argv[1:], f"{prog or 'sweeper'} repair")
-    if argv[:1] == ["predict"]:
-        return predict_main(argv[1:], f"{prog or 'sweeper'} predict")
-    if argv[:1] == ["export"]:
-        return export_main(argv[1:], f"{prog or 'sweeper'} export")
-    args = _parser(prog).parse_args(argv)
-    prog = prog or "sweeper"
-    try:
-        # Imports here so that a bad flag is answered before torch loads.
-        import torch
+def _check_run(args: argparse.Namespace) -> _Sweep:
+    """The study file, its flags, its data and its storage, checked: every mistake is a
+    SpecError here, before any trial starts."""
+    # Imports here so that a bad flag is answered before torch loads.
+    import torch
 
-        from .data import prepare
-        from .spec import load_study_file
-        from .storage import (
-            default_artifacts,
-            default_storage,
-            expand_url,
-            is_journal,
-            outage_limit_s,
-            redact,
-        )
-        from .train import resolve_device
-        from .workers import default_jobs, devices_for
+    from .storage import expand_url, outage_limit_s
+    from .train import resolve_device
+    from .workers import default_jobs
 
-        spec = load_study_file(args.study)
-        flags = {"n_trials": args.n_trials, "repeats": args.repeats, "storage": args.storage,
-                 "artifacts": args.artifacts,
-                 "device": args.device, "seed": args.seed, "pruner": args.pruner,
-                 "sampler": args.sampler,
-                 "engine": args.engine, "max_failures": args.max_failures,
-                 "screen": args.screen}
-        try:
-            spec = spec.override(**flags)
-        except SpecError as exc:
-            raise SpecError(f"command-line flags: {exc}") from None
-        if args.threads < 1:
-            raise SpecError(f"--threads must be >= 1, but got {args.threads}.")
-        if args.jobs is not None and args.jobs < 1:
-            raise SpecError(f"--jobs must be >= 1, but got {args.jobs}.")
-        device = resolve_device(spec.device)
-        jobs = args.jobs or default_jobs(device)
-        try:
-            windows = prepare(spec.data, Path(args.study).resolve().parent, spec.seed)
-        except SpecError as exc:
-            raise SpecError(f"{args.study}: data: {exc}") from None
-        url = spec.storage or default_storage(spec.name)
-        expand_url(url)  # an unset ${VARIABLE} is a mistake to report now
-        outage_limit_s()  # so is a bad SWEEPER_OUTAGE_LIMIT_S
-        if url == ":memory:" and jobs > 1:
-            raise SpecError("--jobs needs a storage the workers share; ':memory:' is private to "
-                            "one process (use the default SQLite file or a journal path).")
-        artifacts = spec.artifacts or default_artifacts(spec.name)
-        torch.set_num_threads(args.threads)
-    except SpecError as exc:
-        return _error(prog, str(exc), args.debug)
+    spec = _load(args, {
+        "n_trials": args.n_trials, "repeats": args.repeats, "storage": args.storage,
+        "artifacts": args.artifacts, "device": args.device, "seed": args.seed,
+        "pruner": args.pruner, "sampler": args.sampler, "engine": args.engine,
+        "max_failures": args.max_failures, "screen": args.screen})
+    if args.threads < 1:
+        raise SpecError(f"--threads must be >= 1, but got {args.threads}.")
+    if args.jobs is not None and args.jobs < 1:
+        raise SpecError(f"--jobs must be >= 1, but got {args.jobs}.")
+    device = resolve_device(spec.device)
+    jobs = args.jobs or default_jobs(device)
+    windows = _windows(args, spec)
+    url, artifacts = _where(args, spec)
+    expand_url(url)  # an unset ${VARIABLE} is a mistake to report now
+    outage_limit_s()  # so is a bad SWEEPER_OUTAGE_LIMIT_S
+    if url == ":memory:" and jobs > 1:
+        raise SpecError("--jobs needs a storage the workers share; ':memory:' is private to "
+                        "one process (use the default SQLite file or a journal path).")
+    torch.set_num_threads(args.threads)
+    return _Sweep(spec, device, jobs, windows, url, artifacts)
 
-    # The review commands need the same storage and artifacts, when they are not the file's.
-    import shlex
 
-    from .delivery import score_test, test_line
+def run_main(args: argparse.Namespace, prog: str) -> int:
+    """The sweep: check everything, say what runs where, sweep, then say what came of it."""
     from .liveness import exit_code, stop_on_signals
-    from .report import best_summary, format_table, trial_table
-    from .review import publish_forecast, publish_test
     from .storage import StorageUnavailable
     from .sweep import TooManyFailures, run_sweep
-    from .workers import WorkerError, WorkerStopped
+    from .workers import WorkerError, WorkerStopped, devices_for
 
-    storage_flag = "".join(f" --{name} {shlex.quote(redact(value))}" for name, value in
-                           (("storage", args.storage), ("artifacts", args.artifacts)) if value)
-    devices = devices_for(device, jobs)
-    where = (f"{jobs} workers on {', '.join(sorted(set(devices)))}" if jobs > 1
-             else f"on {device}")
-    print(f"sweeper: study {spec.name!r} {where}, {spec.repeats} repeats per trial, "
-          f"storage {redact(url)}")
-    if jobs > 1 and url.startswith("sqlite:"):
-        print("note: SQLite serves several workers on this machine only (not over a network "
-              "filesystem); for several machines use a PostgreSQL URL, or a journal file path "
-              "on a shared filesystem.")
-    elif jobs > 1 and is_journal(url):
-        print("note: a journal file takes several workers and hosts if they share its "
-              "filesystem.")
-    print(f"data: {windows.summary}")
+    s = _check_run(args)
+    devices = devices_for(s.device, s.jobs)
+    _say_start(s, devices)
     try:
         with stop_on_signals():
-            study = run_sweep(spec, windows, device, url,
-                              out=lambda line: print(line, flush=True), artifacts=artifacts,
-                              jobs=jobs, threads=args.threads, devices=devices)
-    except SpecError as exc:
-        return _error(prog, str(exc), args.debug)
+            study = run_sweep(s.spec, s.windows, s.device, s.url,
+                              out=lambda line: print(line, flush=True), artifacts=s.artifacts,
+                              jobs=s.jobs, threads=args.threads, devices=devices)
     except KeyboardInterrupt as exc:
         print(f"\n{'terminated' if exit_code(exc) == 143 else 'interrupted'}: the running "
               "trials are marked failed; finished trials are kept, and re-running the same "
@@ -180,41 +192,71 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     except (TooManyFailures, StorageUnavailable, WorkerError, WorkerStopped) as exc:
         print(f"{prog}: stopped: {exc}", file=sys.stderr)
         return EXIT_STOPPED
+    except SpecError:
+        raise
     except Exception as exc:  # a bug or an environment problem: one line, the rest on --debug
         if args.debug:
             traceback.print_exc()
         print(f"{prog}: stopped on an unexpected {type(exc).__name__}: {exc} (finished trials "
               "are kept; --debug shows the traceback)", file=sys.stderr)
         return EXIT_STOPPED
+    _say_end(args, s, study)
+    return 0
+
+
+def _say_start(s: _Sweep, devices: list[str]) -> None:
+    from .storage import is_journal, redact
+
+    where = (f"{s.jobs} workers on {', '.join(sorted(set(devices)))}" if s.jobs > 1
+             else f"on {s.device}")
+    print(f"sweeper: study {s.spec.name!r} {where}, {s.spec.repeats} repeats per trial, "
+          f"storage {redact(s.url)}")
+    if s.jobs > 1 and s.url.startswith("sqlite:"):
+        print("note: SQLite serves several workers on this machine only (not over a network "
+              "filesystem); for several machines use a PostgreSQL URL, or a journal file path "
+              "on a shared filesystem.")
+    elif s.jobs > 1 and is_journal(s.url):
+        print("note: a journal file takes several workers and hosts if they share its "
+              "filesystem.")
+    print(f"data: {s.windows.summary}")
+
+
+def _say_end(args: argparse.Namespace, s: _Sweep, study: Any) -> None:
+    """The trial table, the best trial, the test split, the forecast figure and what next."""
+    import shlex
+
+    from .holdout import heldout_sentence, score_heldout
+    from .report import best_summary, format_table, trial_table
+    from .review import publish_forecast, publish_test
+    from .storage import redact
+
     print()
     print(format_table(trial_table(study)))
     print()
     print(best_summary(study))
     try:
-        test = score_test(study, windows, artifacts)
+        test = score_heldout(study, s.windows, s.artifacts)
     except SpecError as exc:
         print(f"Test split not scored: {exc}")
     else:
         if test is not None:
-            print(test_line(test))
+            print(f"Test split: {heldout_sentence(test)}")
             with contextlib.suppress(Exception):  # the note is a courtesy; the attr is stored
                 publish_test(study, test)
-    if spec.study_figures:
+    if s.spec.study_figures:
         with contextlib.suppress(SpecError, OSError):  # a figure for the dashboard's study page
-            publish_forecast(study, artifacts, Path(args.study).resolve().parent)
+            publish_forecast(study, s.artifacts, _study_dir(args))
+    # The review commands need the same storage and artifacts, when they are not the file's.
+    flags = "".join(f" --{name} {shlex.quote(redact(value))}" for name, value in
+                    (("storage", args.storage), ("artifacts", args.artifacts)) if value)
     print()
     print("Review it in the dashboard:")
-    print(f"  {dashboard_command(url, artifacts)}")
-    print(f"  (or: python -m sweeper dashboard {args.study}{storage_flag})")
-    print(f"Predict with the best trial's model: python -m sweeper predict {args.study}"
-          f"{storage_flag}")
-    return 0
+    print(f"  optuna-dashboard {redact(s.url)} --artifact-dir {s.artifacts}")
+    print(f"  (or: python -m sweeper dashboard {args.study}{flags})")
+    print(f"Predict with the best trial's model: python -m sweeper predict {args.study}{flags}")
 
 
-def dashboard_command(url: str, artifacts: str) -> str:
-    from .storage import redact
-
-    return f"optuna-dashboard {redact(url)} --artifact-dir {artifacts}"
+# diagnose: any training history.
 
 
 def _diagnose_parser(prog: str) -> argparse.ArgumentParser:
@@ -240,35 +282,24 @@ def _diagnose_parser(prog: str) -> argparse.ArgumentParser:
     return p
 
 
-def diagnose_main(argv: Sequence[str], prog: str) -> int:
+def diagnose_main(args: argparse.Namespace, prog: str) -> int:
     """`diagnose`: read each history, label it, print (or --json) and optionally --plot."""
-    args = _diagnose_parser(prog).parse_args(argv)
     from .diagnosis import diagnose_run
     from .history import read_history
     from .record import json_safe
 
-    try:
-        histories = [read_history(f, args.train_col, args.val_col, args.epoch_col)
-                     for f in args.files]
-    except SpecError as exc:
-        return _error(prog, str(exc), args.debug)
+    histories = [read_history(f, args.train_col, args.val_col, args.epoch_col)
+                 for f in args.files]
     results = []
-    for h in histories:
+    for i, h in enumerate(histories):
         d = diagnose_run(h.train, h.val, baseline=args.baseline, reference=args.reference)
         results.append({"file": h.source, "label": d.label.value, "reason": d.reason,
                         "recommendation": d.recommendation, "confidence": d.confidence,
                         "n_epochs": len(h.val), "columns": list(h.columns),
                         "evidence": d.evidence})
         if args.plot:
-            from .plots import curve_figure_data, draw_curves, save_png
-
-            out = Path(args.plot)
-            if len(histories) > 1:
-                out = out.with_name(f"{out.stem}-{len(results)}{out.suffix or '.png'}")
-            data = curve_figure_data([h.train], [h.val], title=Path(h.source).name,
-                                     label=d.label.value, reason=d.reason,
-                                     best_epochs=[d.evidence.get("best_epoch")])
-            results[-1]["plot"] = str(save_png(draw_curves(data), out))
+            results[-1]["plot"] = _plot_history(h, d, Path(args.plot),
+                                                i + 1 if len(histories) > 1 else None)
     if args.json:
         import json
 
@@ -285,249 +316,212 @@ def diagnose_main(argv: Sequence[str], prog: str) -> int:
     return 0
 
 
-def _review_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description=description)
-    p.add_argument("study", help="the study file the sweep ran")
-    p.add_argument("--storage", help="Optuna storage URL, if not the file's or the default")
-    p.add_argument("--artifacts", help="artifact folder, if not the file's or the default")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
-    return p
+def _plot_history(h: Any, d: Any, out: Path, number: int | None) -> str:
+    """The annotated curves of one history, saved as OUT.png (OUT-<number>.png of several)."""
+    from .plots import curve_figure_data, draw_curves, save_png
+
+    if number is not None:
+        out = out.with_name(f"{out.stem}-{number}{out.suffix or '.png'}")
+    data = curve_figure_data([h.train], [h.val], title=Path(h.source).name,
+                             label=d.label.value, reason=d.reason,
+                             best_epochs=[d.evidence.get("best_epoch")])
+    return str(save_png(draw_curves(data), out))
 
 
-def _locate(args: argparse.Namespace) -> tuple[str, str, str]:
-    """(study name, storage URL, artifact folder) for a study file and its flags."""
-    spec = _spec(args)
-    return spec.name, _where(args, spec)[0], _where(args, spec)[1]
+# The review commands: a stored study.
 
 
-def _spec(args: argparse.Namespace):  # noqa: ANN202 (spec.Study; imported late)
-    from .spec import load_study_file
+def _review_parser(description: str) -> Callable[[str], argparse.ArgumentParser]:
+    def parser(prog: str) -> argparse.ArgumentParser:
+        p = argparse.ArgumentParser(prog=prog, description=description)
+        p.add_argument("study", help="the study file the sweep ran")
+        p.add_argument("--storage", help="Optuna storage URL, if not the file's or the default")
+        p.add_argument("--artifacts", help="artifact folder, if not the file's or the default")
+        p.add_argument("--debug", action="store_true", help="show tracebacks")
+        return p
 
-    return load_study_file(args.study)
+    return parser
 
 
-def _where(args: argparse.Namespace, spec: Any) -> tuple[str, str]:
-    from .storage import default_artifacts, default_storage
+def _with(parser: Callable[[str], argparse.ArgumentParser],
+          *arguments: tuple[tuple[str, ...], dict[str, Any]]
+          ) -> Callable[[str], argparse.ArgumentParser]:
+    """`parser` with more arguments: (names, keyword arguments of add_argument) each."""
+    def more(prog: str) -> argparse.ArgumentParser:
+        p = parser(prog)
+        for names, kwargs in arguments:
+            p.add_argument(*names, **kwargs)
+        return p
 
-    return (args.storage or spec.storage or default_storage(spec.name),
-            args.artifacts or spec.artifacts or default_artifacts(spec.name))
+    return more
 
 
-def report_main(argv: Sequence[str], prog: str) -> int:
+def report_main(args: argparse.Namespace, prog: str) -> int:
     """`report`: the trial table, the best trial, failures, a CSV and figures on disk."""
-    p = _review_parser(prog, "Print the trial table and best trial of a study, and write a "
-                             "CSV and figures to runs/<study>/report/.")
-    p.add_argument("--out", help="folder for the CSV and figures (default runs/<study>/report)")
-    args = p.parse_args(argv)
-    try:
-        from .data import prepare
-        from .delivery import from_study, score_test
-        from .report import write_report
-        from .storage import load_existing_study
+    from .holdout import score_heldout
+    from .kept import from_study
+    from .report import write_report
+    from .storage import load_existing_study
 
-        spec = _spec(args)
-        url, artifacts = _where(args, spec)
-        study = load_existing_study(spec.name, url)
-        try:
-            windows = prepare(spec.data, Path(args.study).resolve().parent, spec.seed)
-        except SpecError as exc:
-            raise SpecError(f"{args.study}: data: {exc}") from None
-    except SpecError as exc:
-        return _error(prog, str(exc), args.debug)
-    test = forecast = None
+    spec = _load(args)
+    url, artifacts = _where(args, spec)
+    study = load_existing_study(spec.name, url)
+    windows = _windows(args, spec)
+    test = figure = None
     notes = []
     try:  # the model's parts of the report; the rest stands without them
-        test = score_test(study, windows, artifacts)
+        test = score_heldout(study, windows, artifacts)
         if study.best_trials:
-            forecast = from_study(study, artifacts,
-                                  base_dir=Path(args.study).resolve().parent).predict()
+            model = from_study(study, artifacts, base_dir=_study_dir(args))
+            figure = model.figure(model.predict(), f"{study.study_name}: best trial "
+                                                   f"#{model.meta['trial']}'s delivered model")
     except SpecError as exc:
         notes.append(f"The best trial's model could not be used: {exc}")
     # Beside the artifacts: runs/<study>/report by default.
     print(write_report(study, Path(args.out or Path(artifacts).parent / "report"), test,
-                       forecast))
+                       figure))
     for line in notes:
         print(line)
     return 0
 
 
-def dashboard_main(argv: Sequence[str], prog: str) -> int:
+def dashboard_main(args: argparse.Namespace, prog: str) -> int:
     """`dashboard`: optuna-dashboard on the study's storage with its artifact folder."""
-    p = _review_parser(prog, "Start optuna-dashboard on a study, with sweeper's figures.")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=8080)
-    args = p.parse_args(argv)
+    spec = _load(args)
+    url, artifacts = _where(args, spec)
     try:
-        name, url, artifacts = _locate(args)
-        try:
-            import optuna_dashboard
-        except ImportError:
-            raise SpecError("optuna-dashboard is not installed; install it with "
-                            "pip install -e \".[dashboard]\" (or pip install optuna-dashboard)."
-                            ) from None
-        from .review import artifact_store
-        from .storage import load_existing_study, redact
+        import optuna_dashboard
+    except ImportError:
+        raise SpecError("optuna-dashboard is not installed; install it with "
+                        "pip install -e \".[dashboard]\" (or pip install optuna-dashboard)."
+                        ) from None
+    from .optuna_private import storage_of, study_id
+    from .review import artifact_store
+    from .storage import load_existing_study, redact
 
-        study = load_existing_study(name, url)
-    except SpecError as exc:
-        return _error(prog, str(exc), args.debug)
+    study = load_existing_study(spec.name, url)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: optuna-dashboard has no authentication; anyone who can reach "
               f"{args.host}:{args.port} can read and change this study.", file=sys.stderr)
     print(f"optuna-dashboard on {redact(url)}, artifacts in {artifacts}")
-    print(f"open http://{args.host}:{args.port}/dashboard/studies/{study._study_id}  "
+    print(f"open http://{args.host}:{args.port}/dashboard/studies/{study_id(study)}  "
           "(Ctrl-C stops it)", flush=True)
     try:
-        optuna_dashboard.run_server(study._storage, host=args.host, port=args.port,
+        optuna_dashboard.run_server(storage_of(study), host=args.host, port=args.port,
                                     artifact_store=artifact_store(artifacts))
     except KeyboardInterrupt:
         pass
     except (OSError, OverflowError) as exc:  # port taken, or not a port
-        return _error(prog, f"cannot listen on {args.host}:{args.port} ({exc}); choose "
-                            "another with --port.", args.debug)
+        raise SpecError(f"cannot listen on {args.host}:{args.port} ({exc}); choose another "
+                        "with --port.") from None
     return 0
 
 
-def repair_main(argv: Sequence[str], prog: str) -> int:
+def repair_main(args: argparse.Namespace, prog: str) -> int:
     """`repair`: what a crashed worker can leave behind, fixed while no worker is running."""
-    p = _review_parser(prog, "After a worker was killed: cut a partial last record from a "
-                             "journal file, remove its abandoned lock, and fail the trials left "
-                             "running by workers that are gone (their configurations are queued "
-                             "again). Run it only while no sweeper works on the study.")
-    args = p.parse_args(argv)
-    try:
-        from .liveness import reclaim_stale
-        from .storage import expand_url, is_journal, load_existing_study, repair_journal
+    from .journal import repair_journal
+    from .liveness import reclaim_stale
+    from .storage import expand_url, is_journal, load_existing_study
 
-        name, url, _ = _locate(args)
-        done = repair_journal(Path(expand_url(url))) if is_journal(url) else []
-        study = load_existing_study(name, url)
-    except SpecError as exc:
-        return _error(prog, str(exc), args.debug)
+    spec = _load(args)
+    url, _ = _where(args, spec)
+    done = repair_journal(Path(expand_url(url))) if is_journal(url) else []
+    study = load_existing_study(spec.name, url)
     for line in done:
         print(line)
     if not reclaim_stale(study, print) and not done:
-        print(f"study {name!r}: nothing to repair.")
+        print(f"study {spec.name!r}: nothing to repair.")
     return 0
 
 
-def _model_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    p = _review_parser(prog, description)
-    p.add_argument("--trial", type=int, metavar="N",
-                   help="a completed trial's model instead of the best trial's")
-    return p
+def _model(args: argparse.Namespace, spec: Any, base_dir: Path | None = None) -> Any:
+    """The delivered model of the study's best trial, or of --trial N."""
+    from .kept import from_study
+    from .storage import load_existing_study
+
+    url, artifacts = _where(args, spec)
+    return from_study(load_existing_study(spec.name, url), artifacts, args.trial, base_dir)
 
 
-def predict_main(argv: Sequence[str], prog: str) -> int:
+def predict_main(args: argparse.Namespace, prog: str) -> int:
     """`predict`: the delivered model's predictions, one row per window, as a CSV and a
     figure."""
-    p = _model_parser(prog, "Predict with a study's best trial's model (its repeats at their "
-                            "best validation epochs, averaged): one row per window, forecast "
-                            "step and target, with its position or time, split, target, "
-                            "prediction and the repeats' lowest and highest prediction, plus "
-                            "the forecast past the data's end.")
-    p.add_argument("--data", metavar="FILE.csv",
-                   help="new data in the study's format (default: the study's own data); "
-                        "rows after the last target value give future covariates for the "
-                        "forecast")
-    p.add_argument("--out", metavar="FILE.csv",
-                   help="where to write (default runs/<study>/predictions.csv); a PNG figure "
-                        "goes beside it")
-    args = p.parse_args(argv)
-    try:
-        from .delivery import from_study
-        from .storage import load_existing_study
+    from .plots import save_png
 
-        name, url, artifacts = _locate(args)
-        model = from_study(load_existing_study(name, url), artifacts, args.trial,
-                           Path(args.study).resolve().parent)
-        rows = model.predict(args.data)
-    except SpecError as exc:
-        return _error(prog, str(exc), args.debug)
-    from .plots import model_figure, save_png
-
-    out = Path(args.out or Path(artifacts).parent / "predictions.csv")
+    spec = _load(args)
+    model = _model(args, spec, _study_dir(args))
+    rows = model.predict(args.data)
+    out = Path(args.out or Path(_where(args, spec)[1]).parent / "predictions.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     rows.to_csv(out, index=False)
     what = f"{args.data}" if args.data else "the study's data"
-    figure = save_png(model_figure(
-        rows, f"{name} trial #{model.meta['trial']} on {what}: {model.n_repeats} repeats")[1],
-        out.with_suffix(".png"))
+    figure = save_png(model.figure(
+        rows, f"{spec.name} trial #{model.meta['trial']} on {what}: {model.n_repeats} "
+              "repeats")[1], out.with_suffix(".png"))
     print(model.describe())
-    for line in prediction_summary(rows, what):
+    for line in model.summary(rows, what):
         print(line)
     print(f"wrote {out} and {figure}")
     return 0
 
 
-def prediction_summary(rows: Any, what: str, show: int = 6) -> list[str]:
-    """Windows per split, and the first few values forecast past the data's end (for
-    sequences: per split, the accuracy where labels are known)."""
-    if "sequence" in rows:
-        lines = []
-        for split, part in rows.groupby("split", sort=False):
-            n = part["sequence"].nunique()
-            hit = (f": accuracy {(part['label'] == part['prediction']).mean():.3f}"
-                   if "label" in part else "")
-            lines.append(f"{n} {split} sequences{hit}")
-        return [f"on {what}: " + "; ".join(lines)]
-    first = rows
-    for column in ("step", "variable"):
-        if column in rows:
-            first = first[first[column] == first[column].iloc[0]]
-    counts = first["split"].value_counts()
-    lines = [f"{len(first)} windows on {what} ({len(rows)} rows): " + ", ".join(
-        f"{counts[s]} {s}" for s in ("train", "validation", "test", "new", "future")
-        if s in counts)]
-    future = rows[rows["split"] == "future"]
-    if future.empty:
-        lines.append("no forecast past the data's end: it needs the future covariates of the "
-                     "steps it forecasts (give them in rows after the last target value, with "
-                     "--data)")
-    for _, row in future.head(show).iterrows():
-        where = ", ".join(f"{c} {_plain(row[c])}" for c in ("series", "time", "position",
-                                                             "step", "variable") if c in row)
-        lines.append(f"forecast ({where}): {row['prediction']:.6g} (repeats "
-                     f"{row['lowest']:.6g} to {row['highest']:.6g})")
-    if len(future) > show:
-        lines.append(f"... and {len(future) - show} more forecast rows in the file")
-    return lines
-
-
-def _plain(value: Any) -> str:
-    """A time at midnight as its date; anything else as it prints."""
-    if hasattr(value, "normalize") and value == value.normalize():
-        return str(value.date())
-    return str(value)
-
-
-def export_main(argv: Sequence[str], prog: str) -> int:
+def export_main(args: argparse.Namespace, prog: str) -> int:
     """`export`: the delivered model as one self-contained file."""
-    p = _model_parser(prog, "Write a study's best trial's model (every repeat's weights at "
-                            "its best epoch, the configuration, the data spec and the scaler) "
-                            "to one file; sweeper.load_model(path) reads it.")
-    p.add_argument("--out", required=True, metavar="MODEL.pt", help="file to write")
-    args = p.parse_args(argv)
-    try:
-        from .delivery import from_study, to_bytes
-        from .storage import load_existing_study
-
-        name, url, artifacts = _locate(args)
-        model = from_study(load_existing_study(name, url), artifacts, args.trial)
-        out = Path(args.out)
-        if out.is_dir():
-            raise SpecError(f"--out {out} is a folder; give a file name such as "
-                            f"{out / 'model.pt'}.")
-        content = to_bytes(model.meta, [m.state_dict() for m in model.members])
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(content)
-    except SpecError as exc:
-        return _error(prog, str(exc), args.debug)
+    model = _model(args, _load(args))
+    out = Path(args.out)
+    if out.is_dir():
+        raise SpecError(f"--out {out} is a folder; give a file name such as "
+                        f"{out / 'model.pt'}.")
+    content = model.to_bytes()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(content)
     print(model.describe())
     print(f"wrote {out} ({len(content) / 1e6:.2f} MB); load it with "
           f"sweeper.load_model({str(out)!r})")
     return 0
+
+
+_TRIAL = (("--trial",), {"type": int, "metavar": "N",
+                         "help": "a completed trial's model instead of the best trial's"})
+
+COMMANDS: dict[str, Command] = {
+    "run": Command(_run_parser, run_main),
+    "diagnose": Command(_diagnose_parser, diagnose_main),
+    "report": Command(_with(
+        _review_parser("Print the trial table and best trial of a study, and write a CSV and "
+                       "figures to runs/<study>/report/."),
+        (("--out",), {"help": "folder for the CSV and figures (default runs/<study>/report)"})),
+        report_main),
+    "dashboard": Command(_with(
+        _review_parser("Start optuna-dashboard on a study, with sweeper's figures."),
+        (("--host",), {"default": "127.0.0.1",
+                       "help": "address to listen on (default 127.0.0.1: this machine only)"}),
+        (("--port",), {"type": int, "default": 8080})), dashboard_main),
+    "repair": Command(_review_parser(
+        "After a worker was killed: cut a partial last record from a journal file, remove its "
+        "abandoned lock, and fail the trials left running by workers that are gone (their "
+        "configurations are queued again). Run it only while no sweeper works on the study."),
+        repair_main),
+    "predict": Command(_with(
+        _review_parser("Predict with a study's best trial's model (its repeats at their best "
+                       "validation epochs, averaged): one row per window, forecast step and "
+                       "target, with its position or time, split, target, prediction and the "
+                       "repeats' lowest and highest prediction, plus the forecast past the "
+                       "data's end."), _TRIAL,
+        (("--data",), {"metavar": "FILE.csv",
+                       "help": "new data in the study's format (default: the study's own "
+                               "data); rows after the last target value give future "
+                               "covariates for the forecast"}),
+        (("--out",), {"metavar": "FILE.csv",
+                      "help": "where to write (default runs/<study>/predictions.csv); a PNG "
+                              "figure goes beside it"})), predict_main),
+    "export": Command(_with(
+        _review_parser("Write a study's best trial's model (every repeat's weights at its best "
+                       "epoch, the configuration, the data spec and the scaler) to one file; "
+                       "sweeper.load_model(path) reads it."), _TRIAL,
+        (("--out",), {"required": True, "metavar": "MODEL.pt", "help": "file to write"})),
+        export_main),
+}
 
 
 if __name__ == "__main__":

@@ -293,105 +293,152 @@ def _decide(m: dict[str, Any], th: Thresholds) -> str:
 
 def _explain(branch: str, m: dict[str, Any], th: Thresholds) -> Diagnosis:
     """The label, one sentence with the numbers, and what to change, for a branch."""
-    n, val_end, train_end = m["n_epochs"], m["val_end"], m["train_end"]
+    # The evidence is numbers; these two flags only steer _decide.
     evidence = {k: v for k, v in m.items() if k not in ("train_still_falling",
                                                          "turn_long_enough")}
-    capacity_fix = ("add capacity (hidden units, layers) or fix the optimization (learning "
-                    "rate, optimizer)")
-    if branch == "overfit":
-        best = m["best_epoch"]
-        return Diagnosis(
-            Label.OVERFIT,
-            f"validation loss bottomed at {m['val_best']:.3g} (epoch {best}) and "
-            f"rose {m['rise']:.0%} over the next {m['epochs_after_best']} epochs while training "
-            "loss kept falling",
-            f"train for about {best} epochs, or add dropout or weight decay",
-            evidence,
-        )
-    if branch == "still falling":
-        span = (f"over the last {m['tail_epochs']} of {n} epochs" if n >= MIN_AVERAGED
-                else f"in the last of only {n} epochs")
+    return _EXPLAIN[branch](m, th, evidence)
+
+
+_CAPACITY_FIX = ("add capacity (hidden units, layers) or fix the optimization (learning "
+                 "rate, optimizer)")
+
+
+def _explain_overfit(m: dict[str, Any], th: Thresholds, evidence: dict[str, Any]) -> Diagnosis:
+    best = m["best_epoch"]
+    return Diagnosis(
+        Label.OVERFIT,
+        f"validation loss bottomed at {m['val_best']:.3g} (epoch {best}) and "
+        f"rose {m['rise']:.0%} over the next {m['epochs_after_best']} epochs while training "
+        "loss kept falling",
+        f"train for about {best} epochs, or add dropout or weight decay",
+        evidence,
+    )
+
+
+def _explain_still_falling(m: dict[str, Any], th: Thresholds,
+                           evidence: dict[str, Any]) -> Diagnosis:
+    n = m["n_epochs"]
+    # A short run's drop is its last step alone (see _measure), and says so.
+    span = (f"over the last {m['tail_epochs']} of {n} epochs" if n >= MIN_AVERAGED
+            else f"in the last of only {n} epochs")
+    return Diagnosis(
+        Label.UNDERFIT,
+        f"validation loss was still falling at the end: down {m['tail_drop']:.0%} {span}",
+        "train for more epochs",
+        evidence,
+    )
+
+
+def _explain_above_baseline(m: dict[str, Any], th: Thresholds,
+                            evidence: dict[str, Any]) -> Diagnosis:
+    val_end, baseline = m["val_end"], m["baseline"]
+    # With near_baseline below 1, a plateau just under the naive forecast also lands here.
+    return Diagnosis(
+        Label.UNDERFIT,
+        f"validation loss levelled off at {val_end:.3g}, "
+        + ("above" if val_end > baseline else "hardly below")
+        + f" the naive forecast's {baseline:.3g}",
+        _CAPACITY_FIX,
+        evidence,
+    )
+
+
+def _explain_above_reference(m: dict[str, Any], th: Thresholds,
+                             evidence: dict[str, Any]) -> Diagnosis:
+    val_end, ref = m["val_end"], m["reference"]
+    return Diagnosis(
+        Label.UNDERFIT,
+        f"validation loss levelled off at {val_end:.3g}, {val_end / ref - 1:.0%} "
+        f"above the {ref:.3g} that the best comparable run reached",
+        _CAPACITY_FIX,
+        evidence,
+    )
+
+
+def _explain_stalled(m: dict[str, Any], th: Thresholds, evidence: dict[str, Any]) -> Diagnosis:
+    n, train_end = m["n_epochs"], m["train_end"]
+    left = f"{m['train_left']:.0%} of its first epoch's ({train_end:.3g} from " \
+           f"{train_end / m['train_left']:.3g})"
+    # Validation still at its minimum and still falling, if slowly: the model can learn these
+    # data, only too slowly for the epochs it had.
+    if (m["epochs_after_best"] < m["window"]
+            and m["tail_drop"] > max(MIN_SLOW_DROP, _beyond_noise(m["tail_se"], th))):
         return Diagnosis(
             Label.UNDERFIT,
-            f"validation loss was still falling at the end: down {m['tail_drop']:.0%} {span}",
-            "train for more epochs",
+            f"validation loss is still at its lowest at the end, falling slowly (down "
+            f"{m['tail_drop']:.0%} over the last {m['tail_epochs']} of {n} epochs), and "
+            f"training loss is still at {left}: learning is slow",
+            "raise the learning rate (or use Adam) and train for more epochs",
             evidence,
         )
-    if branch == "above baseline":
-        return Diagnosis(
-            Label.UNDERFIT,
-            f"validation loss levelled off at {val_end:.3g}, "
-            + ("above" if val_end > m["baseline"] else "hardly below")
-            + f" the naive forecast's {m['baseline']:.3g}",
-            capacity_fix,
-            evidence,
-        )
-    if branch == "above reference":
-        ref = m["reference"]
-        return Diagnosis(
-            Label.UNDERFIT,
-            f"validation loss levelled off at {val_end:.3g}, {val_end / ref - 1:.0%} "
-            f"above the {ref:.3g} that the best comparable run reached",
-            capacity_fix,
-            evidence,
-        )
-    if branch == "stalled":
-        left = f"{m['train_left']:.0%} of its first epoch's ({train_end:.3g} from " \
-               f"{train_end / m['train_left']:.3g})"
-        if (m["epochs_after_best"] < m["window"]
-                and m["tail_drop"] > max(MIN_SLOW_DROP, _beyond_noise(m["tail_se"], th))):
-            return Diagnosis(
-                Label.UNDERFIT,
-                f"validation loss is still at its lowest at the end, falling slowly (down "
-                f"{m['tail_drop']:.0%} over the last {m['tail_epochs']} of {n} epochs), and "
-                f"training loss is still at {left}: learning is slow",
-                "raise the learning rate (or use Adam) and train for more epochs",
-                evidence,
-            )
-        return Diagnosis(
-            Label.UNDERFIT,
-            f"training loss came down only to {left}, and validation levelled off at "
-            f"{val_end:.3g}: the model fits even its training data loosely",
-            "add capacity (hidden units, layers), or use less dropout and weight decay",
-            evidence,
-        )
-    if branch == "too short":
-        return Diagnosis(
-            Label.UNDERFIT,
-            f"only {n} epochs: too few to show that the curves settled (validation "
-            f"{val_end:.3g}, training {train_end:.3g})",
-            "train for more epochs",
-            evidence,
-        )
+    return Diagnosis(
+        Label.UNDERFIT,
+        f"training loss came down only to {left}, and validation levelled off at "
+        f"{m['val_end']:.3g}: the model fits even its training data loosely",
+        "add capacity (hidden units, layers), or use less dropout and weight decay",
+        evidence,
+    )
+
+
+def _explain_too_short(m: dict[str, Any], th: Thresholds,
+                       evidence: dict[str, Any]) -> Diagnosis:
+    return Diagnosis(
+        Label.UNDERFIT,
+        f"only {m['n_epochs']} epochs: too few to show that the curves settled (validation "
+        f"{m['val_end']:.3g}, training {m['train_end']:.3g})",
+        "train for more epochs",
+        evidence,
+    )
+
+
+def _explain_good(m: dict[str, Any], th: Thresholds, evidence: dict[str, Any]) -> Diagnosis:
+    n, val_end = m["n_epochs"], m["val_end"]
     if n < MIN_AVERAGED:
-        ref = m["reference"]
-        return Diagnosis(
-            Label.GOOD,
-            f"only {n} epochs, but validation loss {val_end:.3g} is already close to the "
-            f"{ref:.3g} that the best comparable run reached ({val_end / ref - 1:+.0%})",
-            "keep this configuration",
-            evidence,
-        )
-    tolerance = max(th.min_rise, _beyond_noise(m["rise_se"], th))
-    rise, after, best = m["rise"], m["epochs_after_best"], m["best_epoch"]
-    if rise <= tolerance:
-        settled = (f"validation ends {rise:.0%} above its minimum, less than the "
-                   f"{tolerance:.0%} a rise must exceed on this curve")
-    elif not m["train_still_falling"]:
-        settled = (f"validation ends {rise:.0%} above its minimum (epoch {best}), but "
-                   "training loss stopped falling too, so the gap did not widen")
-    else:
-        settled = (f"validation rose {rise:.0%} above its minimum only in the last {after} "
-                   "epochs, too few to call a turn")
+        return _good_early(m, evidence)
     return Diagnosis(
         Label.GOOD,
-        f"both losses fell and settled (validation {val_end:.3g}, training {train_end:.3g}); "
-        f"{settled}",
+        f"both losses fell and settled (validation {val_end:.3g}, training "
+        f"{m['train_end']:.3g}); {_settled(m, th)}",
         "keep this configuration" if m["reference"] is not None else
         "keep this configuration; only other configurations on the same data can show whether "
         "one does clearly better",
         evidence,
     )
+
+
+def _good_early(m: dict[str, Any], evidence: dict[str, Any]) -> Diagnosis:
+    """A run too short to average that already nears the reference (only a run with a
+    reference is called good this early: without one it is "too short")."""
+    n, val_end, ref = m["n_epochs"], m["val_end"], m["reference"]
+    return Diagnosis(
+        Label.GOOD,
+        f"only {n} epochs, but validation loss {val_end:.3g} is already close to the "
+        f"{ref:.3g} that the best comparable run reached ({val_end / ref - 1:+.0%})",
+        "keep this configuration",
+        evidence,
+    )
+
+
+def _settled(m: dict[str, Any], th: Thresholds) -> str:
+    """Why a rise after the minimum, if any, is not overfitting: which condition of _decide's
+    overfit test the curves failed."""
+    tolerance = max(th.min_rise, _beyond_noise(m["rise_se"], th))
+    rise, after, best = m["rise"], m["epochs_after_best"], m["best_epoch"]
+    if rise <= tolerance:
+        return (f"validation ends {rise:.0%} above its minimum, less than the "
+                f"{tolerance:.0%} a rise must exceed on this curve")
+    if not m["train_still_falling"]:
+        return (f"validation ends {rise:.0%} above its minimum (epoch {best}), but "
+                "training loss stopped falling too, so the gap did not widen")
+    return (f"validation rose {rise:.0%} above its minimum only in the last {after} "
+            "epochs, too few to call a turn")
+
+
+# Each branch of _decide's ladder, and what builds its Diagnosis.
+_EXPLAIN = {"overfit": _explain_overfit, "still falling": _explain_still_falling,
+            "above baseline": _explain_above_baseline,
+            "above reference": _explain_above_reference, "stalled": _explain_stalled,
+            "too short": _explain_too_short, "good": _explain_good}
 
 
 # Each threshold in turn is moved by these factors to measure a label's confidence: from half to

@@ -29,11 +29,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import optuna
-from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.trial import TrialState
 
 from . import keys
-from .record import Record, worker_name
+from .optuna_private import is_heartbeat_enabled, storage_of, trial_id
+from .record import Record, worker_name, write_by_id
 from .storage import GRACE_S, HEARTBEAT_S, requeue
 
 HOST = socket.gethostname()
@@ -144,7 +144,7 @@ def stamp() -> dict[str, Any]:
 def heartbeat(trial: optuna.Trial) -> Iterator[None]:
     """Write a heartbeat attribute every HEARTBEAT_S seconds while the trial runs, where the
     storage has no heartbeat of its own (journal files); database storages use Optuna's."""
-    storage = trial.study._storage
+    storage = storage_of(trial.study)
     if is_heartbeat_enabled(storage) or isinstance(storage, optuna.storages.InMemoryStorage):
         yield
         return
@@ -153,7 +153,7 @@ def heartbeat(trial: optuna.Trial) -> Iterator[None]:
     def beat() -> None:
         while not stop.wait(HEARTBEAT_S):
             with contextlib.suppress(Exception):  # a missed beat only makes the trial look older
-                storage.set_trial_user_attr(trial._trial_id, keys.HEARTBEAT, time.time())
+                write_by_id(storage, trial_id(trial), {keys.HEARTBEAT: time.time()})
 
     thread = threading.Thread(target=beat, name=f"heartbeat-{trial.number}", daemon=True)
     thread.start()
@@ -218,7 +218,7 @@ def reclaim_stale(study: optuna.Study, out: Callable[[str], None], heartbeats: b
     """Fail every RUNNING trial whose worker is gone, with the reason, and queue its
     configuration again; returns how many were reclaimed. With `heartbeats`, also run Optuna's
     heartbeat check (database storages), which Study.optimize itself runs before each trial."""
-    storage = study._storage
+    storage = storage_of(study)
     if heartbeats and is_heartbeat_enabled(storage):  # Optuna's check re-queues as well
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -229,8 +229,8 @@ def reclaim_stale(study: optuna.Study, out: Callable[[str], None], heartbeats: b
         if why is None:
             continue
         try:
-            storage.set_trial_user_attr(t._trial_id, keys.FAIL_REASON, f"stale: {why}")
-            storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            write_by_id(storage, trial_id(t), {keys.FAIL_REASON: f"stale: {why}"})
+            storage.set_trial_state_values(trial_id(t), TrialState.FAIL)
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # another worker reclaimed it first
         queued = requeue(study, t)

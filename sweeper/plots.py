@@ -356,17 +356,6 @@ def draw_confusion(data: ConfusionData) -> Any:
     return fig
 
 
-def model_figure(rows: Any, title: str) -> tuple[str, Any]:
-    """The figure of a delivered model's predictions that suits its task: (file name,
-    Figure). Forecasts: target against prediction and band over time; classes: the confusion
-    matrix of the validation sequences; numbers: prediction against target."""
-    if "label" in rows or "probability" in rows:
-        return "confusion.png", draw_confusion(confusion_data(rows, "validation", title))
-    if "sequence" in rows:
-        return "predictions.png", draw_scatter(rows, title)
-    return "forecast.png", draw_forecast(forecast_figure_data(rows, title))
-
-
 def draw_scatter(rows: Any, title: str) -> Any:
     import matplotlib
 

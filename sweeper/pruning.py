@@ -6,12 +6,14 @@ other trials, so a run whose validation loss turns upward after a good early epo
 beyond its noise for `patience` epochs while training loss kept falling: the overfitting turn.
 
 The decision is numeric and framework-free (`DegradationMonitor`, `find_degradation`);
-`make_pruner` builds Optuna's pruners by name, and `explain` says, with numbers, why one of them
-stopped a trial.
+`make_pruner` builds pruners by name: sweeper's subclasses of Optuna's pruners, which prune as
+Optuna's do and keep their settings as public attributes, from which `explain` says, with
+numbers, why one of them stopped a trial. Importing this module does not import Optuna.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Sequence
@@ -103,41 +105,107 @@ def find_degradation(
 
 
 def make_pruner(pruner: Any, first_step: int, max_epochs: int) -> Any:
-    """An Optuna pruner from a name in PRUNERS, or the user's own pruner instance unchanged.
+    """A pruner from a name in PRUNERS, or the user's own pruner instance unchanged.
 
-    `first_step` is the first epoch at which trials report, the smallest resource that
-    successive halving and hyperband can judge at. Comparative pruners wait for the first
-    quarter of the longest training: early LSTM curves are plateaus that say little about where
-    a configuration ends up.
+    Named pruners are sweeper's subclasses of Optuna's (see `_pruner_classes`): they prune as
+    Optuna's do and keep the settings `explain` quotes as public attributes. `first_step` is
+    the first epoch at which trials report, the smallest resource that successive halving and
+    hyperband can judge at. Comparative pruners wait for the first quarter of the longest
+    training: early LSTM curves are plateaus that say little about where a configuration ends
+    up.
     """
     import optuna
 
     if not isinstance(pruner, str):
         return pruner
+    c = _pruner_classes()
     warmup = max_epochs // 4
     if pruner == "none":
         return optuna.pruners.NopPruner()
     if pruner == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=N_STARTUP_TRIALS, n_warmup_steps=warmup)
+        return c["MedianPruner"](n_startup_trials=N_STARTUP_TRIALS, n_warmup_steps=warmup)
     if pruner == "percentile":
-        return optuna.pruners.PercentilePruner(
-            25.0, n_startup_trials=N_STARTUP_TRIALS, n_warmup_steps=warmup
-        )
+        return c["PercentilePruner"](25.0, n_startup_trials=N_STARTUP_TRIALS,
+                                     n_warmup_steps=warmup)
+    # Optuna's own defaults, passed so that the number is known: 4 for successive halving, 3
+    # for hyperband.
     if pruner == "successive_halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=first_step)
+        return c["SuccessiveHalvingPruner"](min_resource=first_step, reduction_factor=4)
     if pruner == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=first_step)
+        return c["HyperbandPruner"](min_resource=first_step, reduction_factor=3)
     if pruner == "patient":
         # Wait 3 reports without improvement before asking the median pruner.
         with warnings.catch_warnings():  # Optuna still marks PatientPruner experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.pruners.PatientPruner(
-                optuna.pruners.MedianPruner(
-                    n_startup_trials=N_STARTUP_TRIALS, n_warmup_steps=warmup
-                ),
+            return c["PatientPruner"](
+                c["MedianPruner"](n_startup_trials=N_STARTUP_TRIALS, n_warmup_steps=warmup),
                 patience=3,
             )
     raise ValueError(f"unknown pruner {pruner!r}")  # the spec has already refused it
+
+
+_PRUNER_CLASSES = ("PercentilePruner", "MedianPruner", "SuccessiveHalvingPruner",
+                   "HyperbandPruner", "PatientPruner")
+
+
+@functools.cache
+def _pruner_classes() -> dict[str, type]:
+    """sweeper's pruner classes by name, built on first use so that importing this module does
+    not import Optuna.
+
+    Each subclasses the Optuna pruner of the same name, passes its arguments through unchanged
+    and keeps them as public attributes. They are reachable as attributes of this module (see
+    `__getattr__`), so their instances pickle.
+    """
+    import optuna
+
+    class PercentilePruner(optuna.pruners.PercentilePruner):
+        def __init__(self, percentile: float, n_startup_trials: int = 5,
+                     n_warmup_steps: int = 0) -> None:
+            super().__init__(percentile, n_startup_trials=n_startup_trials,
+                             n_warmup_steps=n_warmup_steps)
+            self.percentile = float(percentile)
+            self.n_startup_trials = n_startup_trials
+            self.n_warmup_steps = n_warmup_steps
+
+    class MedianPruner(optuna.pruners.MedianPruner):
+        def __init__(self, n_startup_trials: int = 5, n_warmup_steps: int = 0) -> None:
+            super().__init__(n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps)
+            self.percentile = 50.0
+            self.n_startup_trials = n_startup_trials
+            self.n_warmup_steps = n_warmup_steps
+
+    class SuccessiveHalvingPruner(optuna.pruners.SuccessiveHalvingPruner):
+        def __init__(self, min_resource: int, reduction_factor: int) -> None:
+            super().__init__(min_resource=min_resource, reduction_factor=reduction_factor)
+            self.min_resource = min_resource
+            self.reduction_factor = reduction_factor
+
+    class HyperbandPruner(optuna.pruners.HyperbandPruner):
+        def __init__(self, min_resource: int, reduction_factor: int) -> None:
+            super().__init__(min_resource=min_resource, reduction_factor=reduction_factor)
+            self.min_resource = min_resource
+            self.reduction_factor = reduction_factor
+
+    class PatientPruner(optuna.pruners.PatientPruner):
+        def __init__(self, wrapped: Any, patience: int) -> None:
+            super().__init__(wrapped, patience=patience)
+            self.wrapped = wrapped
+            self.patience = patience
+
+    classes = {}
+    for cls in (PercentilePruner, MedianPruner, SuccessiveHalvingPruner, HyperbandPruner,
+                PatientPruner):
+        cls.__module__, cls.__qualname__ = __name__, cls.__name__
+        classes[cls.__name__] = cls
+    return classes
+
+
+def __getattr__(name: str) -> Any:
+    """sweeper's pruner classes as module attributes, e.g. `sweeper.pruning.MedianPruner`."""
+    if name in _PRUNER_CLASSES:
+        return _pruner_classes()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def explain(pruner: Any, epoch: int, value: float, best: float,
@@ -146,35 +214,39 @@ def explain(pruner: Any, epoch: int, value: float, best: float,
 
     `value` is the trial's mean validation loss reported at that epoch, `best` the lowest it
     reported so far, and `values_at_epoch` what the completed trials reported at that epoch.
+    The comparison is told for sweeper's own pruners (from make_pruner), from their public
+    settings; any other pruner is named with the value it saw.
     """
+    who, why = _comparison(pruner, value, best, values_at_epoch)
+    head = f"pruned at epoch {epoch} by {who}"
+    return f"{head}: {why}" if why else f"{head} with mean validation loss {value:.4g}"
+
+
+def _comparison(pruner: Any, value: float, best: float,
+                values_at_epoch: Sequence[float]) -> tuple[str, str | None]:
+    """(who pruned, the comparison it made), or (its class name, None) where that is unknown."""
     name = type(pruner).__name__
-    head = f"pruned at epoch {epoch}"
-    if name == "PatientPruner":
-        inner = getattr(pruner, "_wrapped_pruner", None)
-        patience = getattr(pruner, "_patience", "?")
-        tail = (explain(inner, epoch, value, best, values_at_epoch).split(": ", 1)[1]
-                if inner is not None else f"mean validation loss {value:.4g}")
-        return (f"{head} by the patient pruner: no improvement over its last {patience} reports,"
-                f" and {tail}")
-    if hasattr(pruner, "_percentile") and values_at_epoch:
-        percentile = float(pruner._percentile)
-        which = "median" if percentile == 50 else f"{percentile:g}th percentile"
-        bar = float(np.nanpercentile(np.asarray(values_at_epoch, dtype=float), percentile))
-        return (f"{head} by the {which} pruner: its best mean validation loss so far, "
-                f"{best:.4g}, is above the {which} {bar:.4g} of the {len(values_at_epoch)} "
-                "completed trials' values at that epoch")
-    if name in ("SuccessiveHalvingPruner", "HyperbandPruner"):
-        factor = getattr(pruner, "_reduction_factor", None)
-        share = f"the best 1/{factor}" if factor else "the best share"
-        how = "hyperband's successive halving" if name == "HyperbandPruner" \
+    c = _pruner_classes()
+    if isinstance(pruner, c["PatientPruner"]):
+        inner = _comparison(pruner.wrapped, value, best, values_at_epoch)[1] \
+            if pruner.wrapped is not None else None
+        return ("the patient pruner",
+                f"no improvement over its last {pruner.patience} reports, and "
+                f"{inner or f'mean validation loss {value:.4g}'}")
+    if isinstance(pruner, (c["PercentilePruner"], c["MedianPruner"])) and values_at_epoch:
+        which = "median" if pruner.percentile == 50 else f"{pruner.percentile:g}th percentile"
+        bar = float(np.nanpercentile(np.asarray(values_at_epoch, dtype=float),
+                                     pruner.percentile))
+        return (f"the {which} pruner",
+                f"its best mean validation loss so far, {best:.4g}, is above the {which} "
+                f"{bar:.4g} of the {len(values_at_epoch)} completed trials' values at that "
+                "epoch")
+    if isinstance(pruner, (c["SuccessiveHalvingPruner"], c["HyperbandPruner"])):
+        how = "hyperband's successive halving" if isinstance(pruner, c["HyperbandPruner"]) \
             else "successive halving"
-        return (f"{head} by {how}: at this rung its mean validation loss {value:.4g} was not "
-                f"among {share} of the trials that reached it")
-    if name == "ThresholdPruner":
-        upper = getattr(pruner, "_upper", math.inf)
-        return (f"{head} by the threshold pruner: mean validation loss {value:.4g} is "
-                f"{'not finite' if not math.isfinite(value) else f'above {upper:.4g}'}")
-    return f"{head} by {name} with mean validation loss {value:.4g}"
+        return (how, f"at this rung its mean validation loss {value:.4g} was not among the "
+                     f"best 1/{pruner.reduction_factor} of the trials that reached it")
+    return name, None
 
 
 def report_steps(max_epochs: int, max_reports: int) -> int:

@@ -2,13 +2,14 @@
 
 A trial's record is a set of Optuna user attrs (plain JSON, so optuna-dashboard, pandas and
 `trials_dataframe()` show them as they are) named in `keys`. This module is their only writer
-(`trial_attrs`, `write`) and the one place that interprets them (`Record.of`): the report, the
-review figures and notes, the sweep's console lines and the benchmarks all read a `Record`, so a
-stored field is spelled and understood in one place.
-"""
+(`trial_attrs` turns a trial's outcome into them; `write`, `fail_reason`, `write_by_id` and
+`store_study_attr` store them) and the one place that interprets them (`Record.of`): the
+report, the review figures and notes, the sweep's console lines and the benchmarks all read a
+`Record`, so a stored field is spelled and understood in one place."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,14 +49,15 @@ def _floats(rows: list[list[Any]] | None) -> list[list[float]]:
 
 
 def trial_attrs(config: dict[str, Any], seeds: list[int], device: Any, result: Any,
-                verdict: Any, parts: Any) -> dict[str, Any]:
+                outcome: Any) -> dict[str, Any]:
     """Everything stored on a trial once its repeats are trained and judged, keyed by `keys`
-    (one storage write per entry). `result` is a train.TrainResult, `verdict` a
-    diagnosis.TrialDiagnosis and `parts` an objective.Score."""
+    (one storage write per entry). `result` is a train.TrainResult and `outcome` a
+    trial.Outcome (its verdict, score parts, delivered model and prune reason)."""
     n = len(seeds)
+    verdict, parts = outcome.verdict, outcome.score
     best_epochs = [r.evidence.get("best_epoch") for r in verdict.runs]
     best_epochs = [b for b in best_epochs if b is not None]
-    return {
+    attrs = {
         keys.LABEL: verdict.label.value,
         keys.AGREEMENT: verdict.agreement,
         keys.CONFIDENCE: round(verdict.confidence, 3),
@@ -90,13 +92,41 @@ def trial_attrs(config: dict[str, Any], seeds: list[int], device: Any, result: A
                                for r in range(n)]
                for name, values in result.metrics.items()},
         },
+        keys.DELIVERED: {"val_loss": outcome.delivered[0],
+                         "repeat_val_loss": outcome.delivered[1],
+                         "best_epochs": outcome.best_epochs,
+                         "scores": outcome.delivered_scores},
     }
+    if outcome.prune_reason:
+        attrs[keys.PRUNE_REASON] = outcome.prune_reason
+    return attrs
 
 
 def write(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
-    """One storage write per attribute; callers keep the number of attributes small."""
+    """One storage write per attribute; callers keep the number of attributes small. The one
+    place sweeper sets an attribute on a trial it runs."""
     for key, value in attrs.items():
         trial.set_user_attr(key, json_safe(value))
+
+
+def fail_reason(trial: optuna.Trial, reason: str) -> None:
+    """Why a trial failed, stored on it when the storage still takes it (Optuna stores the
+    failure itself regardless)."""
+    with contextlib.suppress(Exception):
+        write(trial, {keys.FAIL_REASON: reason})
+
+
+def write_by_id(storage: optuna.storages.BaseStorage, trial_id: int, attrs: dict[str, Any]
+                ) -> None:
+    """`write` for a trial this process does not run (a heartbeat thread, a reclaimed
+    trial), through its storage."""
+    for key, value in attrs.items():
+        storage.set_trial_user_attr(trial_id, key, json_safe(value))
+
+
+def store_study_attr(study: optuna.Study, key: str, value: Any) -> None:
+    """One attribute on the study (keys.STUDY_*)."""
+    study.set_user_attr(key, json_safe(value))
 
 
 def worker_name(trial: optuna.trial.FrozenTrial | optuna.Trial) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pandas as pd
@@ -107,12 +108,13 @@ def best_summary(study: optuna.Study) -> str:
 
 
 def write_report(study: optuna.Study, out: Path, test: dict | None = None,
-                 forecast: pd.DataFrame | None = None) -> str:
+                 figure: tuple[str, Any] | None = None) -> str:
     """Write trials.csv and figures into `out` (replacing what an earlier report wrote there);
-    return the text report. `test` is the test split's result and `forecast` the best trial's
-    predictions on the study's data, when there are."""
-    from .plots import draw_curves, model_figure, save_png
-    from .review import complete_trials, study_figures, test_sentence, trial_figure_data
+    return the text report. `test` is the test split's result and `figure` (file name,
+    Figure) the best trial's delivered model on the study's data, when there are."""
+    from .holdout import heldout_sentence
+    from .plots import draw_curves, save_png
+    from .review import complete_trials, study_figures, trial_figure_data
 
     out.mkdir(parents=True, exist_ok=True)
     for pattern in WRITES:
@@ -133,7 +135,7 @@ def write_report(study: optuna.Study, out: Path, test: dict | None = None,
         best_summary(study),
     ]
     if test:
-        lines.append(f"  test split:     {test_sentence(test)}")
+        lines.append(f"  test split:     {heldout_sentence(test)}")
     problems = [r for r in records if r.state in ("fail", "pruned")]
     if problems:
         retries = {r.retry_of: r for r in records if r.retry_of is not None}
@@ -157,11 +159,8 @@ def write_report(study: optuna.Study, out: Path, test: dict | None = None,
     written = [out / "trials.csv"]
     for name, fig in study_figures(study).items():
         written.append(save_png(fig, out / name))
-    if forecast is not None:
-        best = min(complete_trials(study), key=lambda t: t.value)
-        name, figure = model_figure(
-            forecast, f"{study.study_name}: best trial #{best.number}'s delivered model")
-        written.append(save_png(figure, out / name))
+    if figure is not None:
+        written.append(save_png(figure[1], out / figure[0]))
     for t in complete_trials(study)[:FIGURES_FOR_BEST]:
         written.append(save_png(draw_curves(trial_figure_data(Record.of(t))),
                                 out / f"trial-{t.number}.png"))

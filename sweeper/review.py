@@ -22,13 +22,14 @@ import optuna
 from optuna.artifacts import FileSystemArtifactStore, get_all_artifact_meta, upload_artifact
 
 from . import keys
+from .holdout import heldout_sentence
+from .optuna_private import trial_handle
 from .plots import (
     CurveFigureData,
     curve_figure_data,
     draw_curves,
     draw_multiple_runs,
     draw_overview,
-    model_figure,
     overview_data,
     save_png,
 )
@@ -55,18 +56,6 @@ def trial_figure_data(rec: Record) -> CurveFigureData:
 
 def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else ("-" if v is None else str(v))
-
-
-def test_sentence(test: dict[str, Any]) -> str:
-    """The best trial's delivered model on the test split, in one sentence."""
-    repeats = ", ".join(f"{v:.4g}" for v in test["repeats"])
-    scores = "".join(f", {k.replace('_', '-')} {v:.3f}"
-                     for k, v in (test.get("scores") or {}).items())
-    majority = (f"; the majority class's accuracy: {test['majority']:.3f}"
-                if "majority" in test else "")
-    return (f"On the {test['n_windows']} test windows, scored once and never used to choose: "
-            f"{test['loss']} {test['delivered']:.4g}{scores} for the delivered model (each "
-            f"repeat: {repeats}; the naive forecast: {test['naive']:.4g}{majority}).")
 
 
 def trial_note(rec: Record, test: dict[str, Any] | None = None) -> str:
@@ -114,7 +103,7 @@ def trial_note(rec: Record, test: dict[str, Any] | None = None) -> str:
                      "artifact of this trial, kept whole while the trial is among the "
                      f"{model.get('keep', '?')} best." if model else "")]
     if test:
-        lines += ["", f"**Test split.** {test_sentence(test)}"]
+        lines += ["", f"**Test split.** {heldout_sentence(test)}"]
     engine = a(keys.ENGINE, {})
     lines += ["", f"Params: {', '.join(f'{k}={_fmt(v)}' for k, v in rec.params.items())}. "
               f"Trained on {a(keys.DEVICE, '?')}, {engine.get('engine', '?')} engine "
@@ -150,33 +139,34 @@ def publish_test(study: optuna.Study, test: dict[str, Any]) -> None:
     """Add the test split's result to the best trial's note (notes live on the study, so a
     finished trial's note can still be replaced)."""
     frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == test["trial"])
-    trial = optuna.Trial(study, frozen._trial_id)
-    _save_note(trial, trial_note(Record.of(frozen), test))
+    _save_note(trial_handle(study, frozen), trial_note(Record.of(frozen), test))
 
 
 def publish_forecast(study: optuna.Study, artifacts: str, base_dir: Path | None = None) -> None:
     """The best trial's delivered model on the study's data as a study figure: for forecasts
     target against prediction and the repeats' band (forecast.png), for classes the
     validation confusion matrix (confusion.png)."""
-    from .delivery import from_study
+    from .kept import from_study
 
     if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
         return
     model = from_study(study, artifacts, base_dir=base_dir)
-    name, figure = model_figure(model.predict(), f"{study.study_name}: best trial "
+    name, figure = model.figure(model.predict(), f"{study.study_name}: best trial "
                                                  f"#{model.meta['trial']}'s delivered model")
     publish_study_figures(study, artifact_store(artifacts), {name: figure})
 
 
-def study_note(spec: dict[str, Any], baseline: dict[str, float]) -> str:
+def study_note(spec: dict[str, Any], baseline: dict[str, float],
+               baseline_name: str = "naive forecast") -> str:
+    """Markdown: how the study scores its trials, its task's baseline, and its spec."""
     return "\n".join([
         f"## sweeper study {spec.get('name')}",
         "",
         "Score = validation loss + gap_penalty x overfit gap (how far validation ended above "
         "its own best) + spread_penalty x spread (the standard error of validation loss over "
         "repeats), over "
-        f"{spec.get('repeats')} seeded repeats per trial. Naive-forecast validation loss: "
-        + ", ".join(f"{k} {v:.4g}" for k, v in baseline.items()) + ".",
+        f"{spec.get('repeats')} seeded repeats per trial. The {baseline_name}'s validation "
+        "loss: " + ", ".join(f"{k} {v:.4g}" for k, v in baseline.items()) + ".",
         "",
         "```json",
         json.dumps(spec, indent=2),
@@ -185,8 +175,8 @@ def study_note(spec: dict[str, Any], baseline: dict[str, float]) -> str:
 
 
 def publish_study_note(study: optuna.Study, spec: dict[str, Any],
-                       baseline: dict[str, float]) -> None:
-    _save_note(study, study_note(spec, baseline))
+                       baseline: dict[str, float], baseline_name: str) -> None:
+    _save_note(study, study_note(spec, baseline, baseline_name))
 
 
 def complete_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:

@@ -1,8 +1,9 @@
-"""Storage: where a study lives, opening or resuming it, and writing a trial's results.
+"""Storage: where a study lives, opening or resuming it, and riding out outages on the way.
 
 Results live in an ordinary Optuna storage, so optuna-dashboard, pandas and Optuna's own tools
-read them unchanged. The default is a SQLite file under runs/<study name>/; any Optuna URL works.
-What a trial stores is in `record`.
+read them unchanged. The default is a SQLite file under runs/<study name>/ (`locate` decides);
+any Optuna URL works, and every call is retried through a brief outage (`RetryingStorage`).
+What a trial stores is in `record`; checking and repairing journal files is in `journal`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.storages._heartbeat import BaseHeartbeat
 
 from . import keys
-from .record import json_safe, worker_name
+from .journal import check_journal
+from .optuna_private import RDB_MODELS, BaseHeartbeat, storage_of, study_id
+from .record import store_study_attr, worker_name, write_by_id
 from .validate import SpecError
 
 RUNS_DIR = Path("runs")
@@ -55,6 +57,15 @@ def default_storage(name: str) -> str:
 
 def default_artifacts(name: str) -> str:
     return str(RUNS_DIR / name / "artifacts")
+
+
+def locate(spec: Any, storage: str | None = None, artifacts: str | None = None
+           ) -> tuple[str, str]:
+    """(storage URL, artifact folder) of a study: the command line's, else the study file's
+    (`spec`, a spec.Study), else the defaults under runs/<study name>/. The one place that
+    decides where a study lives."""
+    return (storage or spec.storage or default_storage(spec.name),
+            artifacts or spec.artifacts or default_artifacts(spec.name))
 
 
 def redact(url: str) -> str:
@@ -92,7 +103,7 @@ def opening_modules(url: str) -> list[str]:
         driver = [dialect.__module__, dialect.import_dbapi().__name__]
     except Exception:  # a URL the workers will fail to open anyway; nothing to import early
         driver = []
-    return ["optuna.storages._rdb.models", "alembic.migration", "alembic.script", *driver]
+    return [RDB_MODELS, "alembic.migration", "alembic.script", *driver]
 
 
 def make_storage(url: str, retry: bool = True, warn: Callable[[str], None] | None = None,
@@ -285,9 +296,10 @@ def unavailable_in(exc: BaseException) -> StorageUnavailable | None:
 def probe(study: optuna.Study) -> bool:
     """Whether the study's storage answers now, asked once (no retries, no messages), with a
     question Optuna's cache of a database storage does not answer for it."""
-    inner = getattr(study._storage, "inner", study._storage)
+    storage = storage_of(study)
+    inner = getattr(storage, "inner", storage)
     try:
-        inner.get_study_user_attrs(study._study_id)
+        inner.get_study_user_attrs(study_id(study))
     except Exception:
         return False
     return True
@@ -340,17 +352,17 @@ class RetryingStorage(optuna.storages.BaseStorage, BaseHeartbeat):
     def _get_stale_trial_ids(self, study_id: int) -> list[int]:
         """Trials whose heartbeat stopped, each given its fail reason before Optuna fails it
         (a finished trial can no longer be written). None right after an outage: every
-        worker's heartbeat was silent through it."""
+        worker's heartbeat was silent through it. (Optuna's heartbeat check calls this
+        private method: see optuna_private.)"""
         if time.monotonic() - _RECOVERED["at"] < GRACE_S:
             return []
         stale = self._call("_get_stale_trial_ids", study_id)
         for trial_id in stale:
             with contextlib.suppress(Exception):
                 trial = self.inner.get_trial(trial_id)
-                self.inner.set_trial_user_attr(
-                    trial_id, keys.FAIL_REASON,
+                write_by_id(self.inner, trial_id, {keys.FAIL_REASON: (
                     f"stale: no heartbeat from its worker {worker_name(trial)} for over "
-                    f"{GRACE_S} s")
+                    f"{GRACE_S} s")})
         return stale
 
 
@@ -366,78 +378,6 @@ for _name in [n for n in dir(optuna.storages.BaseStorage)
               if not n.startswith("_") and callable(getattr(optuna.storages.BaseStorage, n))]:
     setattr(RetryingStorage, _name, _delegate(_name))
 RetryingStorage.__abstractmethods__ = frozenset()
-
-
-def check_journal(path: Path, warn: Callable[[str], None]) -> None:
-    """Refuse a journal whose last record is cut off, and say when its lock looks abandoned.
-
-    A worker killed while writing leaves a partial last line, which breaks the study at the next
-    write; one killed while holding the lock blocks every writer until Optuna breaks the lock
-    after 30 s."""
-    lock = Path(f"{path}.lock")
-    age = _lock_age(lock)
-    if age is not None and age < 1:  # a live writer holds it for milliseconds
-        time.sleep(1.0)
-        age = _lock_age(lock)
-    if age is not None:
-        warn(f"waiting for the journal lock {lock}, held for {age:.0f} s: if no sweeper is "
-             "writing to this journal, a killed worker left it, and writers wait until it is "
-             "30 s old ('python -m sweeper repair STUDY.py' removes it at once).")
-    torn = torn_tail(path)
-    if torn:  # perhaps a live writer mid-line: it finishes in milliseconds
-        time.sleep(1.0)
-        torn = torn_tail(path)
-    if torn:
-        raise SpecError(
-            f"the journal {path} ends in a partial record ({torn} bytes), left by a worker "
-            "killed while writing; run 'python -m sweeper repair STUDY.py' to cut it off (it is "
-            "saved beside the journal), then run the sweep again.")
-
-
-def _lock_age(lock: Path) -> float | None:
-    """Seconds since the lock was taken, or None when there is none."""
-    try:
-        return time.time() - lock.lstat().st_mtime
-    except FileNotFoundError:  # no lock, or its holder just released it
-        return None
-
-
-def torn_tail(path: Path) -> int:
-    """Bytes after the journal's last complete line (0 when it ends cleanly)."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return 0
-    if size == 0:
-        return 0
-    with open(path, "rb") as f:
-        back = min(size, 1 << 20)
-        f.seek(size - back)
-        tail = f.read()
-    if tail.endswith(b"\n"):
-        return 0
-    cut = tail.rfind(b"\n")
-    return len(tail) - cut - 1 if cut >= 0 else len(tail)
-
-
-def repair_journal(path: Path) -> list[str]:
-    """Cut a journal's torn tail (kept in PATH.torn) and remove a lock left by a killed worker;
-    returns what was done. Only for when no worker is writing to this journal."""
-    done = []
-    torn = torn_tail(path)
-    if torn:
-        size = path.stat().st_size
-        with open(path, "rb+") as f:
-            f.seek(size - torn)
-            Path(f"{path}.torn").write_bytes(f.read())
-            f.truncate(size - torn)
-        done.append(f"cut a partial last record of {torn} bytes from {path} (saved in "
-                    f"{path}.torn)")
-    lock = Path(f"{path}.lock")
-    if lock.is_symlink() or lock.exists():
-        lock.unlink()
-        done.append(f"removed the journal lock {lock}")
-    return done
 
 
 def open_study(
@@ -460,10 +400,10 @@ def open_study(
         with warnings.catch_warnings():  # stable in practice; Optuna still flags it experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([keys.METRIC_NAME])
-        study.set_user_attr(keys.STUDY_SPEC, json_safe(spec))
-        study.set_user_attr(keys.STUDY_BASELINE, json_safe(baseline))
+        store_study_attr(study, keys.STUDY_SPEC, spec)
+        store_study_attr(study, keys.STUDY_BASELINE, baseline)
     if searched is not None and study.user_attrs.get(keys.STUDY_SEARCHED) != searched:
-        study.set_user_attr(keys.STUDY_SEARCHED, searched)
+        store_study_attr(study, keys.STUDY_SEARCHED, searched)
     return study, resumed
 
 

@@ -23,8 +23,7 @@ import torch
 from optuna.artifacts import FileSystemArtifactStore
 
 from . import keys
-from .data import Windows
-from .delivery import keep_best
+from .kept import keep_best
 from .liveness import (
     exit_code,
     hold_signals_while_asking,
@@ -48,6 +47,7 @@ from .storage import (
     unavailable_in,
 )
 from .trial import TrialObjective
+from .windows import Windows
 from .workers import OutageLines, WorkerError, WorkerStopped, run_workers
 
 
@@ -70,13 +70,14 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # sweeper prints its own trial lines
     pruner = make_pruner(spec.pruner, report_steps(spec.space.max_epochs(), spec.max_reports),
                          spec.space.max_epochs())
-    baseline = {loss: windows.baseline(loss) for loss in ("mse", "mae")}
+    # The task's baseline on validation, under each loss the task can be scored with.
+    baseline = {loss: windows.baseline(loss) for loss in windows.task.loss_names}
     lines = OutageLines(out)  # the main process and its workers say an outage once
     study, resumed = open_study(spec.name, storage_url, pruner, spec.to_dict(), baseline,
                                 lambda line: lines(None, line), sorted(spec.space.searched()))
     store = artifact_store(artifacts) if artifacts else None
     if store is not None and not resumed:
-        publish_study_note(study, spec.to_dict(), baseline)
+        publish_study_note(study, spec.to_dict(), baseline, windows.task.baseline_name)
     reclaim_stale(study, out)
     done, _ = count_trials(study)
     remaining = spec.n_trials - done

@@ -1,29 +1,31 @@
-"""The task: what a model reads and predicts, how it is scored, and how to undo the scaling.
+"""The task: what a model reads and predicts, how it is scored, and how its output reads.
 
-Everything that depends on the shape of the problem lives here, so that the engines, the sweep
-and the delivered model stay the same for every task:
+Everything that depends on the shape of the problem lives here, behind one protocol (`Task`),
+so that the engines, the sweep and the delivered model stay the same for every task:
 
 - widths: features per time step the LSTM reads (`n_inputs`), known-ahead values fed to the
   head beside its last hidden state (`n_known`), and the head's outputs (`n_outputs`);
-- the loss per repeat (averaged over every output) and the metrics recorded beside it;
+- the loss per repeat (averaged over every output), its name, and the metrics beside it;
 - how the repeats' predictions combine into the delivered one;
-- the naive baselines a model must beat;
-- inverse scaling back to the data's own units (or class probabilities).
+- the baseline a model must beat, and what it is called;
+- scaling inputs and targets, and undoing it (the data's own units, or class probabilities);
+- the prediction table, its figure and its summary lines.
 
 `Forecast` is one or more target series forecast `horizon` steps at once, from a window of
 targets and covariates; its scaler is per series and column, fit on each series' training part.
 `Classify` labels whole sequences (cross-entropy, accuracy); `Regress` maps sequences the user
 cut to numbers. Both scale per feature on the training sequences.
 
-No torch import at module level: the data module builds a task without loading torch.
+No torch import at module level: the data modules build a task without loading torch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+import pandas as pd
 
 LOSSES = ("mse", "mae")
 
@@ -32,6 +34,63 @@ def loss_value(name: str, pred: np.ndarray, y: np.ndarray) -> float:
     """A regression loss over every element, in float64."""
     err = np.asarray(pred, dtype=np.float64) - np.asarray(y, dtype=np.float64)
     return float(np.mean(err**2) if name == "mse" else np.mean(np.abs(err)))
+
+
+class Task(Protocol):
+    """What every task provides. Arrays of predictions are (n_repeats, n_windows, n_outputs)
+    in scaled units; the torch-facing methods (`member_loss`, `metrics`) take tensors."""
+
+    kind: str  # the name a model file stores the task under
+    targets: tuple[str, ...]  # what is predicted, by name
+    past: tuple[str, ...]  # input columns known only up to the forecast time
+    future: tuple[str, ...]  # input columns known ahead, fed for the forecast steps too
+    series: tuple[str, ...]  # one name per series ("" for a lone unnamed series)
+    window: int  # steps a window reads (0 for whole sequences)
+    horizon: int
+    offset: np.ndarray  # input scalers: scaled = (raw - offset) / scale
+    scale: np.ndarray
+    metric_names: tuple[str, ...]  # recorded beside the loss (accuracy, ...)
+    loss_names: tuple[str, ...]  # the losses the task can be scored with
+    baseline_name: str  # what `baseline` predicts, in words
+
+    @property
+    def columns(self) -> tuple[str, ...]: ...
+    @property
+    def n_inputs(self) -> int: ...
+    @property
+    def n_known(self) -> int: ...
+    @property
+    def n_outputs(self) -> int: ...
+    @property
+    def input_shape(self) -> tuple[int, int]: ...
+    def loss_name(self, configured: str) -> str: ...
+    def member_loss(self, name: str, pred: Any, y: Any) -> Any: ...
+    def metrics(self, pred: Any, y: Any) -> dict[str, Any]: ...
+    def loss(self, name: str, pred: np.ndarray, y: np.ndarray) -> float: ...
+    def scores(self, pred: np.ndarray, y: np.ndarray) -> dict[str, float]: ...
+    def combine(self, pred: np.ndarray) -> np.ndarray: ...
+    def baseline(self, name: str, x: np.ndarray, y: np.ndarray, train_y: np.ndarray
+                 ) -> float: ...
+    def baseline_scores(self, y: np.ndarray) -> dict[str, float]: ...
+    def encode_inputs(self, values: np.ndarray, row: int = 0) -> np.ndarray: ...
+    def encode_targets(self, values: np.ndarray) -> np.ndarray: ...
+    def inverse(self, pred: np.ndarray, series: np.ndarray | None) -> np.ndarray: ...
+    def table(self, pred: np.ndarray, windows: Any) -> tuple[pd.DataFrame, np.ndarray]: ...
+    def figure(self, rows: pd.DataFrame, title: str) -> tuple[str, Any]: ...
+    def summary(self, rows: pd.DataFrame, what: str, show: int = 6) -> list[str]: ...
+    def describe(self) -> dict[str, Any]: ...
+
+
+def scaled(values: np.ndarray, offset: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Raw values as the model reads them, float32: one formula for fitting and predicting."""
+    return ((values - offset) / scale).astype(np.float32)
+
+
+def _plain(value: Any) -> str:
+    """A time at midnight as its date; anything else as it prints."""
+    if hasattr(value, "normalize") and value == value.normalize():
+        return str(value.date())
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -54,10 +113,17 @@ class Forecast:
     scale: np.ndarray = field(compare=False, repr=False)
 
     kind = "forecast"
+    metric_names = ()
+    loss_names = LOSSES
+    baseline_name = "naive forecast"  # the better of the last value and the training mean
 
     @property
     def columns(self) -> tuple[str, ...]:
         return self.targets + self.past + self.future
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        return self.window, self.n_inputs
 
     @property
     def n_inputs(self) -> int:
@@ -78,10 +144,17 @@ class Forecast:
         per = err.square() if name == "mse" else err.abs()
         return per.mean(dim=(1, 2))
 
+    def loss_name(self, configured: str) -> str:
+        return configured
+
+    def metrics(self, pred: Any, y: Any) -> dict[str, Any]:
+        return {}
+
     def loss(self, name: str, pred: np.ndarray, y: np.ndarray) -> float:
         return loss_value(name, pred, y)
 
-    metric_names = ()
+    def scores(self, pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        return {}
 
     def combine(self, pred: np.ndarray) -> np.ndarray:
         """The repeats' predictions (R, n, n_outputs) as the delivered one: their mean."""
@@ -104,14 +177,82 @@ class Forecast:
             return float("nan")
         return min(self.loss(name, p, y) for p in self.naive(x, train_y).values())
 
-    def inverse(self, pred: np.ndarray, series: np.ndarray) -> np.ndarray:
+    def baseline_scores(self, y: np.ndarray) -> dict[str, float]:
+        return {}
+
+    def encode_inputs(self, values: np.ndarray, row: int = 0) -> np.ndarray:
+        """A series' values (n_steps, columns), scaled with that series' (`row`) scaler."""
+        return scaled(values, self.offset[row], self.scale[row])
+
+    def encode_targets(self, values: np.ndarray) -> np.ndarray:
+        return values  # the targets are input columns, scaled with them
+
+    def inverse(self, pred: np.ndarray, series: np.ndarray | None) -> np.ndarray:
         """Scaled outputs (..., n_windows, n_outputs) back to the data's units, per window's
         series: shape (..., n_windows, horizon, n_targets)."""
         t = len(self.targets)
         shaped = pred.reshape(*pred.shape[:-1], self.horizon, t)
-        scale = self.scale[series][:, None, :t]  # (n_windows, 1, n_targets)
-        offset = self.offset[series][:, None, :t]
+        rows = np.zeros(pred.shape[-2], int) if series is None else series
+        scale = self.scale[rows][:, None, :t]  # (n_windows, 1, n_targets)
+        offset = self.offset[rows][:, None, :t]
         return shaped * scale + offset
+
+    def table(self, pred: np.ndarray, windows: Any) -> tuple[pd.DataFrame, np.ndarray]:
+        """Long format, one row per window, forecast step and target (see
+        DeliveredModel.predict), from each repeat's scaled prediction (R, n, n_outputs) for
+        `windows` (windows.PredictionWindows); and each repeat's prediction per row."""
+        at, w = windows.at, windows
+        values = self.inverse(pred, at[:, 0])  # (R, n, horizon, n_targets)
+        n, h, nt = len(at), self.horizon, len(self.targets)
+        columns: dict[str, Any] = {}
+        if w.grouped:
+            columns["series"] = np.repeat([self.series[i] for i in at[:, 0]], h * nt)
+        if w.times is not None:
+            columns["time"] = np.repeat(w.times.reshape(n, h), nt, axis=1).reshape(-1)
+        else:
+            columns["position"] = np.repeat((at[:, 1:2] + np.arange(h)[None] + 1), nt,
+                                            axis=1).reshape(-1)
+        if h > 1:
+            columns["step"] = np.tile(np.repeat(np.arange(1, h + 1), nt), n)
+        if nt > 1:
+            columns["variable"] = np.tile(list(self.targets), n * h)
+        columns["split"] = np.repeat(w.split, h * nt)
+        columns["target"] = w.y.reshape(-1)
+        columns["prediction"] = values.mean(axis=0).reshape(-1)
+        columns["lowest"] = values.min(axis=0).reshape(-1)
+        columns["highest"] = values.max(axis=0).reshape(-1)
+        return pd.DataFrame(columns), values.reshape(len(values), -1)
+
+    def figure(self, rows: pd.DataFrame, title: str) -> tuple[str, Any]:
+        """(file name, Figure): target against prediction and the repeats' band over time."""
+        from .plots import draw_forecast, forecast_figure_data
+
+        return "forecast.png", draw_forecast(forecast_figure_data(rows, title))
+
+    def summary(self, rows: pd.DataFrame, what: str, show: int = 6) -> list[str]:
+        """Windows per split, and the first few values forecast past the data's end."""
+        first = rows
+        for column in ("step", "variable"):
+            if column in rows:
+                first = first[first[column] == first[column].iloc[0]]
+        counts = first["split"].value_counts()
+        lines = [f"{len(first)} windows on {what} ({len(rows)} rows): " + ", ".join(
+            f"{counts[s]} {s}" for s in ("train", "validation", "test", "new", "future")
+            if s in counts)]
+        future = rows[rows["split"] == "future"]
+        if future.empty:
+            lines.append("no forecast past the data's end: it needs the future covariates of "
+                         "the steps it forecasts (give them in rows after the last target "
+                         "value, with --data)")
+        for _, row in future.head(show).iterrows():
+            where = ", ".join(f"{c} {_plain(row[c])}" for c in ("series", "time", "position",
+                                                                 "step", "variable")
+                              if c in row)
+            lines.append(f"forecast ({where}): {row['prediction']:.6g} (repeats "
+                         f"{row['lowest']:.6g} to {row['highest']:.6g})")
+        if len(future) > show:
+            lines.append(f"... and {len(future) - show} more forecast rows in the file")
+        return lines
 
     def describe(self) -> dict[str, Any]:
         """JSON-safe: what a model file needs to cut and scale new data as the study did."""
@@ -162,14 +303,49 @@ class _PerSequence:
     window = 0
     horizon = 1
     series = ("",)
+    past: tuple[str, ...] = ()
+    future: tuple[str, ...] = ()
+    n_features: int
+    length: int
+    offset: np.ndarray
+    scale: np.ndarray
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(f"x{i}" for i in range(self.n_features))
 
     @property
     def n_inputs(self) -> int:
-        return self.n_features  # type: ignore[attr-defined]
+        return self.n_features
 
     @property
     def n_known(self) -> int:
         return 0
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        return self.length, self.n_features
+
+    def encode_inputs(self, values: np.ndarray, row: int = 0) -> np.ndarray:
+        """Sequences (n, time, features), scaled per feature."""
+        return scaled(values, self.offset, self.scale)
+
+    def baseline_scores(self, y: np.ndarray) -> dict[str, float]:
+        return {}
+
+    def _rows(self, windows: Any) -> dict[str, Any]:
+        """The columns every sequence table starts with: its number and split."""
+        return {"sequence": np.arange(1, len(windows.x) + 1), "split": windows.split}
+
+    def summary(self, rows: pd.DataFrame, what: str, show: int = 6) -> list[str]:
+        """Sequences per split (with the accuracy where labels are known)."""
+        lines = []
+        for split, part in rows.groupby("split", sort=False):
+            n = part["sequence"].nunique()
+            hit = (f": accuracy {(part['label'] == part['prediction']).mean():.3f}"
+                   if "label" in part else "")
+            lines.append(f"{n} {split} sequences{hit}")
+        return [f"on {what}: " + "; ".join(lines)]
 
 
 @dataclass(frozen=True)
@@ -188,6 +364,8 @@ class Classify(_PerSequence):
 
     kind = "classify"
     targets = ("class",)
+    loss_names = ("cross-entropy",)
+    baseline_name = "class-prior prediction"  # the training class shares for every sequence
 
     @property
     def n_outputs(self) -> int:
@@ -226,6 +404,9 @@ class Classify(_PerSequence):
             out["macro_f1"] = macro_f1(pred, labels, self.n_classes)
         return out
 
+    def loss_name(self, configured: str) -> str:
+        return "cross-entropy"  # whatever the configuration's regression loss says
+
     def loss(self, name: str, pred: np.ndarray, y: np.ndarray) -> float:
         return cross_entropy(pred, y)
 
@@ -247,9 +428,41 @@ class Classify(_PerSequence):
         return float(np.mean(labels == int(np.argmax(self.prior)))) if len(labels) else \
             float("nan")
 
-    def inverse(self, pred: np.ndarray, series: np.ndarray) -> np.ndarray:
+    def baseline_scores(self, y: np.ndarray) -> dict[str, float]:
+        """The majority class's accuracy on labels y, to hold the model's accuracy against."""
+        return {"majority": self.majority(y)}
+
+    def encode_targets(self, values: np.ndarray) -> np.ndarray:
+        """Class labels 0..k-1 as the float column (n, 1) the windows hold."""
+        return np.asarray(values).astype(np.float32)[:, None]
+
+    def inverse(self, pred: np.ndarray, series: np.ndarray | None) -> np.ndarray:
         """Logits (..., n, k) as class probabilities."""
         return _softmax(pred)
+
+    def table(self, pred: np.ndarray, windows: Any) -> tuple[pd.DataFrame, np.ndarray]:
+        """One row per sequence: its `label` where known, the class of the highest averaged
+        probability, that probability and the repeats' lowest and highest of it, and each
+        class's probability; and the class each repeat would pick."""
+        probs = self.inverse(pred, None)  # (R, n, k)
+        n = probs.shape[1]
+        mean = probs.mean(axis=0)
+        pick = mean.argmax(axis=1)
+        own = probs[:, np.arange(n), pick]
+        columns = self._rows(windows)
+        if windows.y is not None:
+            columns["label"] = np.asarray(windows.y).astype(int)
+        columns.update(prediction=pick, probability=mean[np.arange(n), pick],
+                       lowest=own.min(axis=0), highest=own.max(axis=0))
+        for c in range(self.n_classes):
+            columns[f"p_{c}"] = mean[:, c]
+        return pd.DataFrame(columns), pick[None].repeat(len(probs), 0)
+
+    def figure(self, rows: pd.DataFrame, title: str) -> tuple[str, Any]:
+        """(file name, Figure): the confusion matrix of the validation sequences."""
+        from .plots import confusion_data, draw_confusion
+
+        return "confusion.png", draw_confusion(confusion_data(rows, "validation", title))
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "n_features": self.n_features, "n_classes": self.n_classes,
@@ -281,6 +494,8 @@ class Regress(_PerSequence):
 
     kind = "regress"
     metric_names = ()
+    loss_names = LOSSES
+    baseline_name = "training-mean prediction"
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -295,8 +510,17 @@ class Regress(_PerSequence):
         per = err.square() if name == "mse" else err.abs()
         return per.mean(dim=(1, 2))
 
+    def loss_name(self, configured: str) -> str:
+        return configured
+
+    def metrics(self, pred: Any, y: Any) -> dict[str, Any]:
+        return {}
+
     def loss(self, name: str, pred: np.ndarray, y: np.ndarray) -> float:
         return loss_value(name, pred, y)
+
+    def scores(self, pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        return {}
 
     def combine(self, pred: np.ndarray) -> np.ndarray:
         return pred.mean(axis=0)
@@ -307,8 +531,35 @@ class Regress(_PerSequence):
             return float("nan")
         return self.loss(name, np.tile(train_y.mean(axis=0), (len(y), 1)), y)
 
-    def inverse(self, pred: np.ndarray, series: np.ndarray) -> np.ndarray:
+    def encode_targets(self, values: np.ndarray) -> np.ndarray:
+        """Numbers (n, outputs), scaled per output with the training sequences' scaler."""
+        return scaled(values, self.y_offset, self.y_scale)
+
+    def inverse(self, pred: np.ndarray, series: np.ndarray | None) -> np.ndarray:
         return pred * self.y_scale + self.y_offset
+
+    def table(self, pred: np.ndarray, windows: Any) -> tuple[pd.DataFrame, np.ndarray]:
+        """One row per sequence and output (`variable` with several): the `target` where
+        known, the repeats' mean `prediction` and their `lowest` and `highest`; and each
+        repeat's prediction per row."""
+        values = self.inverse(pred, None)  # (R, n, outputs)
+        n, n_out = values.shape[1:]
+        frame = pd.DataFrame({k: np.repeat(v, n_out) for k, v in self._rows(windows).items()})
+        if n_out > 1:
+            frame["variable"] = np.tile(list(self.targets), n)
+        known = windows.y
+        frame["target"] = np.nan if known is None else \
+            np.asarray(known, dtype=float).reshape(-1)
+        frame["prediction"] = values.mean(axis=0).reshape(-1)
+        frame["lowest"] = values.min(axis=0).reshape(-1)
+        frame["highest"] = values.max(axis=0).reshape(-1)
+        return frame, values.reshape(len(values), -1)
+
+    def figure(self, rows: pd.DataFrame, title: str) -> tuple[str, Any]:
+        """(file name, Figure): prediction against target, per split."""
+        from .plots import draw_scatter
+
+        return "predictions.png", draw_scatter(rows, title)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "n_features": self.n_features, "n_targets": self.n_targets,
@@ -326,6 +577,6 @@ class Regress(_PerSequence):
 TASKS = {"forecast": Forecast, "classify": Classify, "regress": Regress}
 
 
-def from_description(d: dict[str, Any]) -> Forecast | Classify | Regress:
+def from_description(d: dict[str, Any]) -> Task:
     """The task a model file describes."""
     return TASKS[d.get("kind", "forecast")].from_description(d)

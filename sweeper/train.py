@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .data import Windows
 from .model import EnsembleLSTM, LSTMRegressor, build
 from .pruning import DegradationMonitor, Stop, StopKind
 from .validate import SpecError
+from .windows import Windows
 
 
 @dataclass

@@ -1,12 +1,13 @@
-"""One trial: draw a configuration, train its seeded repeats, judge them, store the record.
+"""One trial: draw a configuration, train its seeded repeats, judge them, record the outcome.
 
-    trial -> config (space.suggest) -> seeded repeats (train) -> per-repeat diagnosis
-          -> trial diagnosis -> score (objective) -> record -> value / prune / fail
+    trial -> config (space.suggest) -> seeded repeats (train) -> evaluate: delivered model,
+          per-repeat and trial diagnosis, score, prune reason -> Outcome
+          -> record (once) -> model file, figure and note -> value / prune / fail
 
 A trial ends in one of three ways. It completes with its score. It is pruned, with a reason
 that says why in numbers: a pruner stopped it, screening judged its first run, or a repeat's
 loss diverged. It fails when it raises (out of memory, any exception), with the reason stored;
-the sweep then goes on (see sweep).
+the sweep then goes on (see sweep). Screening judges a first run by the same evaluation.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,9 +24,9 @@ import torch
 from optuna.artifacts import FileSystemArtifactStore
 
 from . import keys, record
-from .data import Windows
-from .delivery import DeliveredModel, meta_for, save_artifact, still_matters
-from .diagnosis import Diagnosis, Label, diagnose_run, diagnose_trial
+from .delivery import DeliveredModel
+from .diagnosis import Diagnosis, Label, TrialDiagnosis, diagnose_run, diagnose_trial
+from .kept import save_artifact, still_matters
 from .liveness import (
     heartbeat,
     hold_signals,
@@ -33,6 +35,7 @@ from .liveness import (
     signal_behind,
     stamp,
 )
+from .modelfile import meta_for
 from .objective import Score, score
 from .pruning import StopKind, explain, report_steps
 from .review import publish_trial
@@ -40,6 +43,7 @@ from .space import suggest
 from .spec import Study
 from .storage import requeue
 from .train import TrainResult, combine, train_repeats
+from .windows import Windows
 
 # Completed trials needed before `Study.screen` judges a first run against them.
 SCREEN_AFTER = 4
@@ -69,11 +73,6 @@ def judge(result: TrainResult, baseline: float, reference: float | None, gap_pen
     return runs, parts
 
 
-def delivered_losses(model: DeliveredModel, windows: Windows) -> tuple[float, list[float]]:
-    """(validation loss of the averaged prediction, each repeat's) at the best epochs."""
-    return model.losses_on(windows, "val")
-
-
 def diverged_reason(result: TrainResult, runs: list[Diagnosis], verdict_reason: str
                     ) -> str | None:
     """'diverged: ...' naming every repeat whose loss stopped being a number or exploded, or
@@ -96,6 +95,39 @@ def diverged_reason(result: TrainResult, runs: list[Diagnosis], verdict_reason: 
             + "; ".join(sorted(parts)) + ")")
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What a trial's trained repeats came to, decided in one place (`TrialObjective.evaluate`)
+    before anything is stored: each repeat's diagnosis and the trial's, the score and its
+    parts, the delivered model's validation result, and why the trial is pruned (None: it
+    completes with `score.score`)."""
+
+    runs: list[Diagnosis]
+    verdict: TrialDiagnosis
+    score: Score
+    delivered: tuple[float, list[float]]  # (validation loss of the averaged prediction, each
+    # repeat's at its best epoch)
+    delivered_scores: dict[str, float]  # the task's metrics of that prediction (accuracy, ...)
+    best_epochs: list[int]
+    prune_reason: str | None
+
+    @property
+    def completes(self) -> bool:
+        return self.prune_reason is None
+
+
+def prune_reason(result: TrainResult, runs: list[Diagnosis], verdict: TrialDiagnosis,
+                 parts: Score, stopped: str | None) -> str | None:
+    """Why a trial is pruned, or None: a diverged repeat first (its configuration is unstable,
+    whatever the others did), then the reason a pruner or screening gave (`stopped`)."""
+    diverged = diverged_reason(result, runs, verdict.reason)
+    if diverged:  # the run ended where its loss stopped being a number
+        return diverged
+    if verdict.label is Label.DIVERGED or not np.isfinite(parts.score):
+        return f"diverged: {verdict.reason}"
+    return stopped
+
+
 class TrialObjective:
     """The function Optuna calls once per trial."""
 
@@ -112,7 +144,7 @@ class TrialObjective:
     def __call__(self, trial: optuna.Trial) -> float:
         try:
             release_signals()  # one that came while Optuna created this trial stops it here
-            trial.set_user_attr(keys.WORKER, stamp())
+            record.write(trial, {keys.WORKER: stamp()})
             with heartbeat(trial):
                 return self._run(trial)
         except optuna.TrialPruned:
@@ -120,7 +152,7 @@ class TrialObjective:
         except torch.cuda.OutOfMemoryError as exc:
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
-            _store_reason(trial, f"oom: {(str(exc).splitlines() or ['out of memory'])[0]}")
+            record.fail_reason(trial, f"oom: {(str(exc).splitlines() or ['out of memory'])[0]}")
             raise
         except KeyboardInterrupt as exc:
             _interrupted(trial, exc)
@@ -130,28 +162,46 @@ class TrialObjective:
             if stop is not None:  # the signal, not the error its cleanup raised, stops it
                 _interrupted(trial, stop)
                 raise stop from None
-            _store_reason(trial, f"{type(exc).__name__}: {exc}")
+            record.fail_reason(trial, f"{type(exc).__name__}: {exc}")
             raise
         finally:
             hold_signals()  # until Optuna has stored how the trial ended (the next callback)
 
     def _run(self, trial: optuna.Trial) -> float:
-        spec = self.spec
-        config = suggest(trial, spec.space)
-        seeds = derive_seeds(spec.seed, trial.number, spec.repeats)
-        storage_s = 0.0
-        prune_reason: list[str] = []
+        """Train, evaluate, record once, publish; then complete or prune."""
+        timing = _Timing()
+        config = suggest(trial, self.spec.space)
+        seeds = derive_seeds(self.spec.seed, trial.number, self.spec.repeats)
+        result, seeds, stopped = self._train(trial, config, seeds, timing)
+        with timing("diagnosis_s"):
+            outcome = self.evaluate(trial, config, seeds, result, stopped)
+        attrs = record.trial_attrs(config, seeds, self.device, result, outcome)
+        with timing("model_s"):
+            attrs.update(self._model_file(trial, config, seeds, result, outcome))
+        with timing("storage_s"):
+            record.write(trial, attrs)
+        with timing("review_s"):
+            self._publish(trial, attrs)
+        record.write(trial, {keys.TIMING: timing.seconds(result.seconds)})
+        if not outcome.completes:
+            raise optuna.TrialPruned(outcome.prune_reason)
+        return outcome.score.score
+
+    def _train(self, trial: optuna.Trial, config: dict[str, Any], seeds: list[int],
+               timing: _Timing) -> tuple[TrainResult, list[int], str | None]:
+        """(result, the seeds it trained, why a pruner or screening stopped it, or None).
+        With screening, one run first; the other repeats only for a configuration that may
+        rank high."""
+        stopped: list[str] = []
         reported: list[float] = []
 
         def on_report(epoch: int, mean_val: float) -> bool:
-            nonlocal storage_s
-            t0 = time.perf_counter()
-            trial.report(mean_val, epoch)
-            reported.append(mean_val)
-            prune = trial.should_prune()
-            if prune:
-                prune_reason.append(self._prune_reason(trial, epoch, mean_val, min(reported)))
-            storage_s += time.perf_counter() - t0
+            with timing("storage_s"):
+                trial.report(mean_val, epoch)
+                reported.append(mean_val)
+                prune = trial.should_prune()
+                if prune:
+                    stopped.append(self._prune_reason(trial, epoch, mean_val, min(reported)))
             return prune
 
         on_epoch = None
@@ -160,91 +210,51 @@ class TrialObjective:
                 self.on_epoch(trial.number, epoch, n_epochs)
 
         def train(some: list[int], report: Any) -> TrainResult:
+            spec = self.spec
             return train_repeats(
                 config, self.windows, some, self.device, patience=spec.patience,
                 min_rise=spec.min_rise, report_every=self.report_every, on_report=report,
                 on_epoch=on_epoch, engine=spec.engine,
             )
 
-        if spec.screen and len(seeds) > 1:
-            # One run first; the other repeats only for a configuration that may rank high.
-            result = train(seeds[:1], on_report)
-            first_meta = meta_for(spec.name, trial.number, config, spec.data, self.windows,
-                                  seeds[:1], [int(e) for e in result.best_epoch], spec.seed)
-            screened = None if prune_reason else self._screen(trial, result, first_meta)
-            if screened:
-                prune_reason.append(screened)
-            if prune_reason:
-                seeds = seeds[:1]
-            else:
-                result = combine(result, train(seeds[1:], None))
-        else:
+        if not (self.spec.screen and len(seeds) > 1):
             result = train(seeds, on_report)
-        t0 = time.perf_counter()
-        baseline = self.windows.baseline(config["loss"])
+            return result, seeds, stopped[0] if stopped else None
+        result = train(seeds[:1], on_report)
+        if not stopped:
+            screened = self._screen(trial, config, seeds[:1], result)
+            if screened:
+                stopped.append(screened)
+        if stopped:
+            return result, seeds[:1], stopped[0]
+        return combine(result, train(seeds[1:], None)), seeds, None
+
+    def evaluate(self, trial: optuna.Trial, config: dict[str, Any], seeds: list[int],
+                 result: TrainResult, stopped: str | None) -> Outcome:
+        """The outcome of trained repeats: the delivered model (the repeats at their best
+        epochs) on validation, each repeat's diagnosis against the baseline and the best
+        completed trial, the trial's verdict, the score, and whether it is pruned."""
         reference = self._best_val_loss(trial, config["loss"])
-        storage_s += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        meta = meta_for(spec.name, trial.number, config, spec.data, self.windows, seeds,
-                        [int(e) for e in result.best_epoch], spec.seed)
-        model = DeliveredModel(meta, result.states)
-        delivered = delivered_losses(model, self.windows)
-        runs, parts = self._judge(result, baseline, reference, delivered)
+        best_epochs = [int(e) for e in result.best_epoch]
+        meta = meta_for(self.spec.name, trial.number, config, self.spec.data, self.windows.task,
+                        seeds, best_epochs, self.spec.seed)
+        model = DeliveredModel(meta, result.states, task=self.windows.task)
+        delivered = model.losses_on(self.windows, "val")
+        runs, parts = judge(result, self.windows.baseline(config["loss"]), reference,
+                            self.spec.gap_penalty, self.spec.spread_penalty,
+                            delivered if self.spec.validation == "delivered" else None)
         verdict = diagnose_trial(runs)
-        diagnosis_s = time.perf_counter() - t0
+        return Outcome(runs, verdict, parts, delivered, model.scores_on(self.windows, "val"),
+                       best_epochs, prune_reason(result, runs, verdict, parts, stopped))
 
-        attrs = record.trial_attrs(config, seeds, self.device, result, verdict, parts)
-        attrs[keys.DELIVERED] = {"val_loss": delivered[0], "repeat_val_loss": delivered[1],
-                                 "best_epochs": meta["best_epochs"],
-                                 "scores": model.scores_on(self.windows, "val")}
-        diverged = diverged_reason(result, runs, verdict.reason)
-        if diverged:  # the run ended where its loss stopped being a number
-            prune_reason.insert(0, diverged)
-        elif verdict.label is Label.DIVERGED or not np.isfinite(parts.score):
-            prune_reason.insert(0, f"diverged: {verdict.reason}")
-        if prune_reason:
-            attrs[keys.PRUNE_REASON] = prune_reason[0]
-        t0 = time.perf_counter()
-        if not prune_reason and self.store is not None:
-            done = [t.value for t in self._completed(trial)]
-            if still_matters(parts.score, done, spec.keep_models):
-                attrs[keys.MODEL] = save_artifact(trial, self.store, meta, result.states,
-                                                  spec.keep_models)
-        model_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        record.write(trial, attrs)
-        storage_s += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        if self.store is not None and self.spec.trial_figures:
-            try:  # a figure that cannot be drawn or saved must not cost the trial
-                publish_trial(trial, record.json_safe(attrs), self.store)
-            except Exception as exc:
-                trial.set_user_attr(keys.REVIEW_ERROR, f"{type(exc).__name__}: {exc}")
-        review_s = time.perf_counter() - t0
-        trial.set_user_attr(keys.TIMING, {
-            "train_s": round(result.seconds, 4), "diagnosis_s": round(diagnosis_s, 4),
-            "storage_s": round(storage_s, 4), "review_s": round(review_s, 4),
-            "model_s": round(model_s, 4),
-        })
-        if prune_reason:
-            raise optuna.TrialPruned(prune_reason[0])
-        return parts.score
-
-    def _completed(self, trial: optuna.Trial) -> list[optuna.trial.FrozenTrial]:
-        return trial.study.get_trials(deepcopy=False,
-                                      states=(optuna.trial.TrialState.COMPLETE,))
-
-    def _screen(self, trial: optuna.Trial, first: TrainResult, meta: dict[str, Any]
-                ) -> str | None:
+    def _screen(self, trial: optuna.Trial, config: dict[str, Any], seeds: list[int],
+                first: TrainResult) -> str | None:
         """Why the other repeats are skipped: the first run scored worse than the median
         completed trial (once SCREEN_AFTER trials have completed), or None to train them."""
         done = [t.value for t in self._completed(trial)]
         if len(done) < SCREEN_AFTER:
             return None
-        loss = meta["config"]["loss"]
-        delivered = delivered_losses(DeliveredModel(meta, first.states), self.windows)
-        one = self._judge(first, self.windows.baseline(loss),
-                          self._best_val_loss(trial, loss), delivered)[1].score
+        one = self.evaluate(trial, config, seeds, first, None).score.score
         bar = float(np.median(done))
         if not one > bar:
             return None
@@ -252,11 +262,33 @@ class TrialObjective:
                 f"{len(done)} completed trials, so its other {self.spec.repeats - 1} repeats "
                 "were not trained")
 
-    def _judge(self, result: TrainResult, baseline: float, reference: float | None,
-               delivered: tuple[float, list[float]]) -> tuple[list[Diagnosis], Score]:
-        return judge(result, baseline, reference, self.spec.gap_penalty,
-                     self.spec.spread_penalty,
-                     delivered if self.spec.validation == "delivered" else None)
+    def _model_file(self, trial: optuna.Trial, config: dict[str, Any], seeds: list[int],
+                    result: TrainResult, outcome: Outcome) -> dict[str, Any]:
+        """{keys.MODEL: ...} for a completed trial among the Study.keep_models best, whose
+        model file is saved as an artifact of the trial; else nothing."""
+        if not outcome.completes or self.store is None:
+            return {}
+        done = [t.value for t in self._completed(trial)]
+        if not still_matters(outcome.score.score, done, self.spec.keep_models):
+            return {}
+        meta = meta_for(self.spec.name, trial.number, config, self.spec.data, self.windows.task,
+                        seeds, outcome.best_epochs, self.spec.seed)
+        return {keys.MODEL: save_artifact(trial, self.store, meta, result.states,
+                                          self.spec.keep_models)}
+
+    def _publish(self, trial: optuna.Trial, attrs: dict[str, Any]) -> None:
+        """The trial's figure and note; one that cannot be drawn or saved must not cost the
+        trial, so its error is stored instead."""
+        if self.store is None or not self.spec.trial_figures:
+            return
+        try:
+            publish_trial(trial, record.json_safe(attrs), self.store)
+        except Exception as exc:
+            record.write(trial, {keys.REVIEW_ERROR: f"{type(exc).__name__}: {exc}"})
+
+    def _completed(self, trial: optuna.Trial) -> list[optuna.trial.FrozenTrial]:
+        return trial.study.get_trials(deepcopy=False,
+                                      states=(optuna.trial.TrialState.COMPLETE,))
 
     def _best_val_loss(self, trial: optuna.Trial, loss: str) -> float | None:
         return record.best_val_loss(self._completed(trial), loss)
@@ -269,12 +301,28 @@ class TrialObjective:
         return explain(trial.study.pruner, epoch, mean_val, best, at_epoch)
 
 
+class _Timing:
+    """Seconds spent per part of a trial beside training (keys.TIMING)."""
+
+    PARTS = ("diagnosis_s", "storage_s", "review_s", "model_s")
+
+    def __init__(self) -> None:
+        self.spent = dict.fromkeys(self.PARTS, 0.0)
+
+    @contextlib.contextmanager
+    def __call__(self, part: str) -> Any:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.spent[part] += time.perf_counter() - t0
+
+    def seconds(self, train_s: float) -> dict[str, float]:
+        return {"train_s": round(train_s, 4),
+                **{k: round(v, 4) for k, v in self.spent.items()}}
+
+
 def _interrupted(trial: optuna.Trial, exc: KeyboardInterrupt) -> None:
-    _store_reason(trial, interrupt_reason(exc))
+    record.fail_reason(trial, interrupt_reason(exc))
     with contextlib.suppress(Exception):  # the resumed sweep runs it again first
         requeue(trial.study, trial)
-
-
-def _store_reason(trial: optuna.Trial, reason: str) -> None:
-    with contextlib.suppress(Exception):  # the failure itself is stored by Optuna regardless
-        trial.set_user_attr(keys.FAIL_REASON, reason)

@@ -132,6 +132,109 @@ def _context(target: Callable[..., Any], devices: list[str], preload: Sequence[s
     return ctx
 
 
+class _Pool:
+    """The worker processes of one `run_workers` call, one per device in payload["devices"]:
+    the channel they report on, the results so far, each worker's restarts, and the signals
+    the main process received (a first is passed on to the workers, a second abandons them)."""
+
+    def __init__(self, target: Callable[..., dict[str, Any]], payload: dict[str, Any],
+                 out: Callable[[str], None], on_death: Callable[[], None] | None,
+                 print_line: OutageLines, preload: Sequence[str]) -> None:
+        self.target, self.payload, self.out, self.on_death = target, payload, out, on_death
+        self.ctx = _context(target, [str(d) for d in payload["devices"]], preload)
+        self.channel = self.ctx.Queue()
+        self.print_line = print_line
+        self.received: list[int] = []
+        self.procs: dict[int, Any] = {}
+        self.results: dict[int, dict[str, Any]] = {}
+        self.restarts = dict.fromkeys(range(len(payload["devices"])), 0)
+
+    def start(self, index: int) -> None:
+        args = (self.target, index, self.payload, self.channel, dict(os.environ))
+        proc = self.ctx.Process(target=_run, args=args, name=f"sweeper-worker-{index}")
+        proc.start()
+        self.procs[index] = proc
+
+    def on_signal(self, signum: int, frame: Any) -> None:
+        """The SIGINT and SIGTERM handler: the first is passed on to the workers (SIGTERM as
+        SIGTERM, SIGINT as SIGINT); a second raises KeyboardInterrupt here."""
+        if self.received:
+            raise KeyboardInterrupt()
+        self.received.append(signum)
+        self.out(f"stopping: signal {signal.Signals(signum).name} passed to the workers; each "
+                 "fails its running trial and stops")
+        for proc in self.procs.values():
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(proc.pid, signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
+
+    def wait(self) -> None:
+        """Until a worker ends or half a second passes, then what the workers sent meanwhile."""
+        multiprocessing.connection.wait([p.sentinel for p in self.procs.values()], timeout=0.5)
+        self.drain(0.05)
+
+    def drain(self, block: float) -> None:
+        """Print the lines and keep the results on the channel: waits up to `block` seconds
+        for the first message, then takes only those already there."""
+        deadline = time.monotonic() + block
+        while True:
+            try:
+                kind, index, value = self.channel.get(
+                    timeout=max(0.0, deadline - time.monotonic()))
+            except queues.Empty:
+                return
+            if kind == "line":
+                self.print_line(index, value)
+            else:
+                self.results[index] = value
+            deadline = time.monotonic()
+
+    def reap(self) -> None:
+        """Forget the workers that have ended; replace those that ended without a result."""
+        for index, proc in list(self.procs.items()):
+            if proc.is_alive():
+                continue
+            proc.join()
+            self.drain(0.2)  # its last lines and result may still be in the queue
+            del self.procs[index]
+            if index not in self.results:
+                self.replace_or_give_up(index, proc)
+
+    def replace_or_give_up(self, index: int, proc: Any) -> None:
+        """Worker `index` died without a result: start a new one, unless a signal was received
+        or it has been replaced RESTARTS_PER_WORKER times already (its report is then "lost")."""
+        why = _death(proc.exitcode)
+        if self.received or self.restarts[index] >= RESTARTS_PER_WORKER:
+            self.results[index] = {"worker": index, "status": "lost", "message": why}
+            if not self.received:
+                self.out(f"worker {index} (pid {proc.pid}) ended without finishing ({why}) "
+                         f"for the {RESTARTS_PER_WORKER + 1}th time; it is not replaced "
+                         "again, and the other workers go on")
+            return
+        self.restarts[index] += 1
+        self.out(f"worker {index} (pid {proc.pid}) ended without finishing ({why}); its "
+                 "running trial is failed and queued again, and a new worker takes its "
+                 "place")
+        if self.on_death is not None:
+            with contextlib.suppress(Exception):  # the new worker reclaims it too
+                self.on_death()
+        self.start(index)
+
+    def kill_leftovers(self) -> None:
+        """Kill the workers still running: only after a second signal, which abandons them."""
+        for proc in self.procs.values():
+            with contextlib.suppress(Exception):
+                proc.kill()
+
+    def reports(self) -> list[dict[str, Any]]:
+        """The workers' reports by index; raises KeyboardInterrupt or Terminated for a worker
+        stopped by a signal sent to it alone."""
+        reports = [self.results[i] for i in sorted(self.results)]
+        for r in reports:
+            if r["status"] == "stopped":  # a signal sent to one worker only
+                raise Terminated() if r.get("code") == EXIT_SIGTERM else KeyboardInterrupt()
+        return reports
+
+
 def run_workers(target: Callable[..., dict[str, Any]], payload: dict[str, Any],
                 out: Callable[[str], None],
                 on_death: Callable[[], None] | None = None,
@@ -146,86 +249,19 @@ def run_workers(target: Callable[..., dict[str, Any]], payload: dict[str, Any],
     would import anyway. The first SIGINT or SIGTERM is passed on to the workers, which fail
     their running trial and stop; this then raises KeyboardInterrupt or Terminated. A second
     signal abandons them."""
-    ctx = _context(target, [str(d) for d in payload["devices"]], preload)
-    channel = ctx.Queue()
-    print_line = lines or OutageLines(out)
-    received: list[int] = []
-    procs: dict[int, Any] = {}
-    results: dict[int, dict[str, Any]] = {}
-    restarts = dict.fromkeys(range(len(payload["devices"])), 0)
-
-    def start(index: int) -> None:
-        proc = ctx.Process(target=_run, args=(target, index, payload, channel, dict(os.environ)),
-                           name=f"sweeper-worker-{index}")
-        proc.start()
-        procs[index] = proc
-
-    def handler(signum: int, frame: Any) -> None:
-        if received:
-            raise KeyboardInterrupt()
-        received.append(signum)
-        out(f"stopping: signal {signal.Signals(signum).name} passed to the workers; each "
-            "fails its running trial and stops")
-        for proc in procs.values():
-            with contextlib.suppress(OSError, ValueError):
-                os.kill(proc.pid, signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
-
-    def drain(block: float) -> None:
-        deadline = time.monotonic() + block
-        while True:
-            try:
-                kind, index, value = channel.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queues.Empty:
-                return
-            if kind == "line":
-                print_line(index, value)
-            else:
-                results[index] = value
-            block = 0.0
-            deadline = time.monotonic()
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    pool = _Pool(target, payload, out, on_death, lines or OutageLines(out), preload)
+    previous = {s: signal.signal(s, pool.on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         for index in range(len(payload["devices"])):
-            start(index)
-        while procs:
-            multiprocessing.connection.wait([p.sentinel for p in procs.values()], timeout=0.5)
-            drain(0.05)
-            for index, proc in list(procs.items()):
-                if proc.is_alive():
-                    continue
-                proc.join()
-                drain(0.2)  # its last lines and result may still be in the queue
-                del procs[index]
-                if index in results:
-                    continue
-                why = _death(proc.exitcode)
-                if received or restarts[index] >= RESTARTS_PER_WORKER:
-                    results[index] = {"worker": index, "status": "lost", "message": why}
-                    if not received:
-                        out(f"worker {index} (pid {proc.pid}) ended without finishing ({why}) "
-                            f"for the {RESTARTS_PER_WORKER + 1}th time; it is not replaced "
-                            "again, and the other workers go on")
-                    continue
-                restarts[index] += 1
-                out(f"worker {index} (pid {proc.pid}) ended without finishing ({why}); its "
-                    "running trial is failed and queued again, and a new worker takes its "
-                    "place")
-                if on_death is not None:
-                    with contextlib.suppress(Exception):  # the new worker reclaims it too
-                        on_death()
-                start(index)
-        drain(0.1)
+            pool.start(index)
+        while pool.procs:
+            pool.wait()
+            pool.reap()
+        pool.drain(0.1)
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
-        for proc in procs.values():  # only after a second signal: abandon the rest
-            with contextlib.suppress(Exception):
-                proc.kill()
-    if received:
-        raise Terminated() if received[0] == signal.SIGTERM else KeyboardInterrupt()
-    reports = [results[i] for i in sorted(results)]
-    for r in reports:
-        if r["status"] == "stopped":  # a signal sent to one worker only
-            raise Terminated() if r.get("code") == EXIT_SIGTERM else KeyboardInterrupt()
-    return reports
+        pool.kill_leftovers()
+    if pool.received:
+        raise Terminated() if pool.received[0] == signal.SIGTERM else KeyboardInterrupt()
+    return pool.reports()

@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 
 from sweeper import Data, SpecError
-from sweeper.data import BUNDLED, make_windows, prepare
+from sweeper.data import BUNDLED
+from sweeper.windows import make_windows, prepare
 
 
 def test_toy_is_exactly_the_tutorials_pairs():

@@ -15,11 +15,14 @@ import torch
 import sweeper
 from sweeper import Data, SpecError, keys
 from sweeper.__main__ import main
-from sweeper.data import load_series, prepare
-from sweeper.delivery import FORMAT_VERSION, REMOVED, from_bytes, load_file, meta_for, to_bytes
+from sweeper.delivery import from_bytes, load_file
+from sweeper.frames import load_series
+from sweeper.model import build
+from sweeper.modelfile import FORMAT_VERSION, REMOVED, meta_for, to_bytes
 from sweeper.spec import load_study_file
 from sweeper.train import train_repeats
 from sweeper.trial import derive_seeds
+from sweeper.windows import prepare
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STUDY = FIXTURES / "model_toy.py"
@@ -237,8 +240,8 @@ def test_the_file_format_round_trips():
     data = Data(source=np.sin(np.arange(40.0)), window=2)
     windows = prepare(data)
     meta = meta_for("s", 0, {"hidden": 3, "layers": 1, "dropout": 0.0, "loss": "mse"}, data,
-                    windows, [0], [1])
-    state = sweeper.delivery.build(1, 3, 1, 0.0, "keras", 0).state_dict()
+                    windows.task, [0], [1])
+    state = build(1, 3, 1, 0.0, "keras", 0).state_dict()
     model = from_bytes(to_bytes(meta, [state]), "x")
     assert model.predict(np.arange(5.0))["prediction"].shape == (4,)
 

@@ -1,8 +1,18 @@
+import pickle
+import warnings
+
 import numpy as np
 import optuna
 import pytest
 
-from sweeper.pruning import PRUNERS, explain, find_degradation, make_pruner, report_steps
+from sweeper.pruning import (
+    N_STARTUP_TRIALS,
+    PRUNERS,
+    explain,
+    find_degradation,
+    make_pruner,
+    report_steps,
+)
 
 E = np.arange(200)
 TRAIN = 0.01 + np.exp(-E / 30.0)
@@ -80,3 +90,123 @@ def test_a_users_pruner_is_named_with_the_value_it_saw():
 
     assert explain(Mine(), 12, 0.75, 0.5, []) == (
         "pruned at epoch 12 by Mine with mean validation loss 0.75")
+
+
+def _optunas_own(name, first_step, max_epochs):
+    """The plain Optuna pruner that make_pruner's `name` stands for."""
+    warmup = max_epochs // 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return {
+            "none": lambda: optuna.pruners.NopPruner(),
+            "median": lambda: optuna.pruners.MedianPruner(
+                n_startup_trials=N_STARTUP_TRIALS, n_warmup_steps=warmup),
+            "percentile": lambda: optuna.pruners.PercentilePruner(
+                25.0, n_startup_trials=N_STARTUP_TRIALS, n_warmup_steps=warmup),
+            "successive_halving": lambda: optuna.pruners.SuccessiveHalvingPruner(
+                min_resource=first_step),
+            "hyperband": lambda: optuna.pruners.HyperbandPruner(min_resource=first_step),
+            "patient": lambda: optuna.pruners.PatientPruner(optuna.pruners.MedianPruner(
+                n_startup_trials=N_STARTUP_TRIALS, n_warmup_steps=warmup), patience=3),
+        }[name]()
+
+
+def _pruned_at(pruner, every=5, max_epochs=100, n_trials=16):
+    """The step at which each of a fixed set of noisy learning curves is pruned (None: ran to
+    the end)."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(study_name="same", pruner=pruner)  # hyperband hashes the name
+    rng = np.random.default_rng(0)
+    steps = []
+    for _ in range(n_trials):
+        trial, level, noise = study.ask(), rng.uniform(0.1, 1.0), rng.uniform(0.0, 0.3)
+        at = None
+        for step in range(every, max_epochs + 1, every):
+            trial.report(level + np.exp(-step / 30) + noise * rng.standard_normal() ** 2, step)
+            if trial.should_prune():
+                at = step
+                break
+        steps.append(at)
+        if at is None:
+            study.tell(trial, level)
+        else:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    return steps
+
+
+@pytest.mark.parametrize("name", PRUNERS)
+def test_named_pruners_prune_exactly_as_optunas_own(name):
+    ours = _pruned_at(make_pruner(name, 5, 100))
+    assert ours == _pruned_at(_optunas_own(name, 5, 100))
+    assert (name == "none") == all(at is None for at in ours)  # the curves do get pruned
+
+
+def test_named_pruners_keep_their_settings_public():
+    median = make_pruner("median", 5, 100)
+    assert isinstance(median, optuna.pruners.MedianPruner)
+    assert (median.percentile, median.n_startup_trials, median.n_warmup_steps) == (
+        50.0, N_STARTUP_TRIALS, 25)
+    percentile = make_pruner("percentile", 5, 100)
+    assert isinstance(percentile, optuna.pruners.PercentilePruner)
+    assert (percentile.percentile, percentile.n_warmup_steps) == (25.0, 25)
+    halving = make_pruner("successive_halving", 5, 100)
+    assert isinstance(halving, optuna.pruners.SuccessiveHalvingPruner)
+    assert (halving.min_resource, halving.reduction_factor) == (5, 4)
+    hyperband = make_pruner("hyperband", 5, 100)
+    assert isinstance(hyperband, optuna.pruners.HyperbandPruner)
+    assert (hyperband.min_resource, hyperband.reduction_factor) == (5, 3)
+    patient = make_pruner("patient", 5, 100)
+    assert isinstance(patient, optuna.pruners.PatientPruner) and patient.patience == 3
+    assert type(patient.wrapped) is type(median) and patient.wrapped.n_warmup_steps == 25
+
+
+@pytest.mark.parametrize("name", [n for n in PRUNERS if n != "none"])
+def test_named_pruners_pickle_as_themselves(name):
+    pruner = make_pruner(name, 5, 100)
+    again = pickle.loads(pickle.dumps(pruner))
+    assert type(again) is type(pruner)
+    assert type(pruner).__name__ == type(pruner).__mro__[1].__name__  # named as Optuna's
+    assert explain(again, 40, 0.6, 0.5, [0.2, 0.3, 0.4]) == \
+        explain(pruner, 40, 0.6, 0.5, [0.2, 0.3, 0.4])
+
+
+def _spied(pruner, read):
+    """`pruner`, now recording in `read` every private (single-underscore) attribute read."""
+    def getattribute(self, attr):
+        if attr.startswith("_") and not attr.startswith("__"):
+            read.append(attr)
+        return object.__getattribute__(self, attr)
+
+    pruner.__class__ = type(type(pruner).__name__, (type(pruner),),
+                            {"__getattribute__": getattribute})
+    return pruner
+
+
+@pytest.mark.parametrize("name", [n for n in PRUNERS if n != "none"])
+def test_explaining_a_named_pruner_reads_only_public_settings(name):
+    read = []
+    pruner = _spied(make_pruner(name, 5, 100), read)
+    if name == "patient":
+        _spied(pruner.wrapped, read)
+    explain(pruner, 40, 0.6, 0.5, [0.2, 0.3, 0.4])
+    assert read == []
+
+
+@pytest.mark.parametrize("pruner", [
+    optuna.pruners.MedianPruner(), optuna.pruners.PercentilePruner(10.0),
+    optuna.pruners.SuccessiveHalvingPruner(), optuna.pruners.HyperbandPruner(),
+    optuna.pruners.ThresholdPruner(upper=1.0),
+], ids=lambda p: type(p).__name__)
+def test_a_users_optuna_pruner_is_named_without_reading_its_private_settings(pruner):
+    read = []
+    reason = explain(_spied(pruner, read), 40, 0.6, 0.5, [0.2, 0.3, 0.4])
+    assert reason == f"pruned at epoch 40 by {type(pruner).__name__} with mean validation loss 0.6"
+    assert read == []
+
+
+def test_the_patient_pruner_explains_itself_with_no_completed_values_at_that_epoch():
+    assert explain(make_pruner("patient", 5, 100), 40, 0.6, 0.5, []) == (
+        "pruned at epoch 40 by the patient pruner: no improvement over its last 3 reports, and "
+        "mean validation loss 0.6")
+    assert explain(make_pruner("median", 5, 100), 40, 0.6, 0.5, []) == (
+        "pruned at epoch 40 by MedianPruner with mean validation loss 0.6")

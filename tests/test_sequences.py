@@ -2,6 +2,7 @@
 sequence, through the data, the engines, the sweep and the delivered model."""
 
 import shutil
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,8 @@ import torch
 import sweeper
 from sweeper import Data, SpecError, keys
 from sweeper.__main__ import main
-from sweeper.data import prepare
 from sweeper.train import train_repeats
+from sweeper.windows import prepare
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CPU = torch.device("cpu")
@@ -143,7 +144,7 @@ def test_a_classification_sweep_stores_accuracy_and_delivers_classes(vowels, mon
     assert len(test_rows) == test["n_windows"]
     assert np.mean(test_rows["label"] == test_rows["prediction"]) == pytest.approx(
         test["scores"]["accuracy"])
-    x = np.load(sweeper.data.resources.files("sweeper.datasets").joinpath(
+    x = np.load(resources.files("sweeper.datasets").joinpath(
         "japanese_vowels.npz"))["x"][:5]
     assert list(model.predict(x)["split"]) == ["new"] * 5
     with pytest.raises(SpecError, match=r"this model reads sequences of 29 steps x 12 "

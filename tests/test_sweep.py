@@ -11,12 +11,12 @@ from optuna.artifacts import get_all_artifact_meta
 
 from sweeper import keys
 from sweeper.__main__ import main
-from sweeper.data import prepare
 from sweeper.liveness import Terminated, stop_on_signals
 from sweeper.record import load_curves
 from sweeper.spec import load_study_file
 from sweeper.train import train_repeats
 from sweeper.trial import derive_seeds
+from sweeper.windows import prepare
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = str(FIXTURES / "tiny_toy.py")

@@ -3,11 +3,11 @@ import pytest
 import torch
 
 from sweeper import Data
-from sweeper.data import prepare
 from sweeper.diagnosis import Label, diagnose_run, diagnose_trial
 from sweeper.model import build
 from sweeper.train import resolve_device, train_repeats
 from sweeper.validate import SpecError
+from sweeper.windows import prepare
 
 CPU = torch.device("cpu")
 TOY = prepare(Data.toy())

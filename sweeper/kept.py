@@ -1,0 +1,132 @@
+"""Model files as trial artifacts: saving them, keeping the best few whole, finding a trial's.
+
+A completed trial that can still matter (among the `Study.keep_models` best when it finished)
+saves its model file (see modelfile) as an Optuna artifact of the trial; once it falls out of
+that many best, the file is cut to a short note saying so, which keeps the disk used bounded
+while every artifact stays readable. `from_study` hands back the best trial's model (or a
+given trial's) as a DeliveredModel.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+from optuna.artifacts import FileSystemArtifactStore, upload_artifact
+
+from . import keys
+from .delivery import DeliveredModel, from_bytes
+from .modelfile import REMOVED, to_bytes
+from .record import Record
+from .validate import SpecError
+
+
+def save_artifact(trial: optuna.Trial, store: FileSystemArtifactStore, meta: dict[str, Any],
+                  states: list[dict[str, torch.Tensor]], keep: int) -> dict[str, Any]:
+    """Upload the trial's model file as an artifact of the trial; returns what the trial
+    record keeps of it (kept whole while the trial is among the `keep` best)."""
+    content = to_bytes(meta, states)
+    name = f"trial-{trial.number}-model.pt"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(content)
+        artifact_id = upload_artifact(artifact_store=store, file_path=str(path),
+                                      study_or_trial=trial,
+                                      mimetype="application/octet-stream")
+    return {"artifact_id": artifact_id, "file": name, "bytes": len(content), "keep": keep}
+
+
+def still_matters(score: float, completed: list[float], keep: int) -> bool:
+    """Whether a trial scoring `score` is among the `keep` best of the completed trials."""
+    return sum(v <= score for v in completed) < keep
+
+
+def keep_best(study: optuna.Study, store: FileSystemArtifactStore, keep: int) -> list[int]:
+    """Cut the model files of completed trials that are no longer among the `keep` best to a
+    note saying why; returns their numbers. Scores never change once a trial completes, so a
+    file cut here can never be one of the best again."""
+    done = sorted((Record.of(t) for t in study.get_trials(
+        deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))), key=lambda r: r.value)
+    if len(done) <= keep:
+        return []
+    cut, bar = [], done[keep - 1]
+    for rec in done[keep:]:
+        model = rec.get(keys.MODEL)
+        if not model:
+            continue
+        try:
+            with store.open_reader(model["artifact_id"]) as f:
+                if f.read(len(REMOVED)) == REMOVED:
+                    continue
+        except Exception:  # not on this machine's artifact folder: its own worker cuts it
+            continue
+        note = (f"trial #{rec.number} (score {rec.value:.4g}) fell out of the {keep} best "
+                f"trials (the {keep}th, #{bar.number}, scores {bar.value:.4g}); only the best "
+                "trials' model files are kept whole (Study.keep_models).\n")
+        store.write(model["artifact_id"], io.BytesIO(REMOVED + note.encode()))
+        cut.append(rec.number)
+    return cut
+
+
+def pick_trial(study: optuna.Study, number: int | None) -> Record:
+    """The best completed trial, or trial `number` if it completed; SpecError otherwise."""
+    trials = study.get_trials(deepcopy=False)
+    if number is None:
+        done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+        if not done:
+            raise SpecError(f"study {study.study_name!r} has no completed trial yet, so there "
+                            "is no model to use.")
+        return Record.of(min(done, key=lambda t: t.value))
+    match = [t for t in trials if t.number == number]
+    if not match:
+        raise SpecError(f"study {study.study_name!r} has no trial #{number} (its trials are "
+                        f"#0 to #{len(trials) - 1})." if trials else
+                        f"study {study.study_name!r} has no trials yet.")
+    rec = Record.of(match[0])
+    if rec.state != "complete":
+        why = f" ({rec.why})" if rec.why else ""
+        raise SpecError(f"trial #{number} is {rec.state}{why}; only completed trials have a "
+                        "model.")
+    return rec
+
+
+def from_study(study: optuna.Study, artifacts: str | Path, number: int | None = None,
+               base_dir: Path | None = None) -> DeliveredModel:
+    """The delivered model of the best completed trial (or trial `number`)."""
+    rec = pick_trial(study, number)
+    model = rec.get(keys.MODEL)
+    if not model:
+        raise SpecError(f"trial #{rec.number} has no model file: it was not among the best "
+                        "trials when it finished (Study.keep_models), or the sweep ran "
+                        "without an artifact folder.")
+    path = Path(artifacts) / model["artifact_id"]
+    if not path.is_file():
+        raise SpecError(f"trial #{rec.number}'s model file {model['file']} is not in "
+                        f"{artifacts} (worker {_who(rec)} saved it); with workers on several "
+                        "machines, point --artifacts at a folder they share.")
+    loaded = from_bytes(path.read_bytes(), f"trial #{rec.number}'s model file {model['file']}")
+    loaded.base_dir = base_dir
+    return loaded
+
+
+def load_from_study_file(path: str | Path, number: int | None = None,
+                         storage: str | None = None,
+                         artifacts: str | None = None) -> DeliveredModel:
+    """The delivered model of a study file's best completed trial (or trial `number`), from
+    the storage and artifact folder the file names, or these."""
+    from .spec import load_study_file
+    from .storage import load_existing_study, locate
+
+    spec = load_study_file(path)
+    url, folder = locate(spec, storage, artifacts)
+    return from_study(load_existing_study(spec.name, url), folder, number,
+                      Path(path).resolve().parent)
+
+
+def _who(rec: Record) -> str:
+    w = rec.worker
+    return f"{w.get('host', '?')}:{w.get('pid', '?')}"
