@@ -82,7 +82,7 @@ def measure(name: str, i: int, config: dict) -> dict:
     split = period_windows(name, 0)
     seeds = final_val(config, split, [base + s for s in range(SEEDS)])
     earlier = [final_val(config, period_windows(name, k), [base])[0] for k in range(1, PERIODS)]
-    on_test = split.test_as_validation()
+    on_test = split.heldout_as_validation()
     test = final_val(config, on_test, [500_000 + base + s for s in range(TEST_SEEDS)])
     return {"series": name, "i": i, "config": config, "val_seeds": seeds,
             "val_periods": [seeds[0], *earlier], "test": float(np.mean(test)),

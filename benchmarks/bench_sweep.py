@@ -223,7 +223,7 @@ def run_study(series: str, contender: str, seed: int, budget: int, quick: bool =
     }
     if not extras:
         return row
-    test_windows = windows.test_as_validation()
+    test_windows = windows.heldout_as_validation()
     test_runs = [fresh_score(chosen, test_windows, [base + s])[1] for s in range(n_retrain)]
     # The same study's pick by another rule (the search is unchanged).
     picked = simplest_within_se(study.trials)

@@ -13,14 +13,17 @@ REASON = "reason"  # one sentence with numbers
 RECOMMENDATION = "recommendation"
 EVIDENCE = "evidence"  # per-repeat numbers the label rests on
 
-# Trial user attrs: the score and its parts (score = val_loss + penalty).
+# Trial user attrs: the score and its parts (score = val_loss + penalty; see objective).
+# The delivered model's validation loss (Study.validation "delivered", the default), or the
+# mean over repeats of each one's last 5-epoch validation loss ("final").
 VAL_LOSS = "val_loss"
-TRAIN_LOSS = "train_loss"
-GAP = "gap"
-OVERFIT_GAP = "overfit_gap"
-SPREAD = "spread"  # standard error of val_loss over repeats
-PENALTY = "penalty"
-SCORE = "score"
+TRAIN_LOSS = "train_loss"  # mean over repeats, last weights, dropout off
+GAP = "gap"  # validation - training (informational, not penalized)
+OVERFIT_GAP = "overfit_gap"  # validation's final level above its best, on overfit repeats
+# Standard error over repeats of their validation losses: at their best epochs ("delivered"),
+# or their last 5-epoch means ("final").
+SPREAD = "spread"
+PENALTY = "penalty"  # gap_penalty * overfit_gap + spread_penalty * spread
 
 # Trial user attrs: how the trial ran.
 CONFIG = "config"  # every hyperparameter, searched or fixed
@@ -28,10 +31,15 @@ SEEDS = "seeds"
 DEVICE = "device"
 ENGINE = "engine"  # {"engine": "vectorized" | "sequential", "why": ..., "ms_per_step": ...}
 BEST_EPOCH = "best_epoch"
-EARLY_STOP = "early_stop"  # per repeat: None or {"epoch", "turn_epoch", "reason"}
-# {"train", "val", "grad_norm", "weight_norm"}: per repeat, per epoch it trained.
+# per repeat: None or {"epoch", "turn_epoch", "kind" (degraded | diverged), "reason"}
+EARLY_STOP = "early_stop"
+# {"train", "val", "grad_norm", "weight_norm", and "val_<metric>" where the task has metrics
+# (val_accuracy, ...)}: per repeat, per epoch it trained.
 CURVES = "curves"
-TIMING = "timing"  # seconds: training, diagnosis, storage calls, figure and note
+# seconds: train_s, diagnosis_s (the delivered model's validation loss, diagnosis and
+# score), storage_s (reports, pruning and the record), review_s (figure and note), model_s
+# (the model file)
+TIMING = "timing"
 PRUNE_REASON = "prune_reason"
 REVIEW_ERROR = "review_error"  # why the trial's figure or note could not be saved
 FAIL_REASON = "fail_reason"
@@ -42,18 +50,21 @@ RETRY_REASON = "retry_reason"  # why that trial was taken as abandoned, when it 
 
 # Trial user attrs: the delivered model (the repeats at their best validation epochs).
 # {"val_loss": the averaged prediction's validation loss, "repeat_val_loss": [...],
-#  "best_epochs": [...]}
+#  "best_epochs": [...], "scores": the task's metrics of that prediction ({} for numbers)}
 DELIVERED = "delivered"
-# {"artifact_id", "file", "bytes"}: the model file, an artifact of the trial, kept whole while
-# the trial is among the Study.keep_models best (then cut to a note saying why)
+# {"artifact_id", "file", "bytes", "keep"}: the model file, an artifact of the trial, kept
+# whole while the trial is among the Study.keep_models (`keep`) best (then cut to a note)
 MODEL = "model"
 
 # Study user attrs.
 STUDY_SPEC = "spec"
-STUDY_BASELINE = "baseline"  # naive-forecast validation loss per loss function
+# The task's baseline (for forecasts the naive forecast) on validation, per loss it can be
+# scored with: {"mse": ..., "mae": ...}, or {"cross-entropy": ...} for classes.
+STUDY_BASELINE = "baseline"
 STUDY_SEARCHED = "searched"  # names of the searched parameters: a whole configuration
-# The best trial's delivered model scored once on the test split:
-# {"trial", "loss", "delivered", "repeats": [...], "naive", "n_windows"}
+# The best trial's delivered model scored once on the test split: {"trial", "loss",
+# "delivered", "repeats": [...], "naive": the baseline's loss, "baseline": its name,
+# "n_windows"}, and for classes "scores" and "majority" (the majority class's accuracy)
 STUDY_TEST = "test"
 
-METRIC_NAME = "score"
+METRIC_NAME = "score"  # the name of the study's one objective value, as Optuna shows it

@@ -1,5 +1,8 @@
-"""The LSTM regressor: stacked LSTM layers, dropout between them and before a linear head.
+"""The LSTM models: one repeat's (stacked LSTM layers, dropout, a linear head) and R at once.
 
+`LSTMRegressor` is one repeat's model, whatever the task: its linear head emits the task's
+outputs (forecast values, numbers, or class logits). `EnsembleLSTM` holds R of them with a
+leading repeat axis on every weight, so that repeats train and predict as one batched model.
 The head reads the last hidden state and, when the task has them, the known-ahead values of
 the steps it forecasts (future covariates: calendar, holidays, planned prices), and emits every
 output at once (all forecast steps of every target). Widths come from the task.

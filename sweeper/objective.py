@@ -2,14 +2,20 @@
 the repeats' disagreement.
 
 For repeats r = 1..R, each run's validation curve is averaged over windows of five epochs (to
-damp epoch-to-epoch noise): v_r is its last window, b_r its lowest. Then
+damp epoch-to-epoch noise): v_r is its last window, b_r its lowest. With `delivered` = the
+delivered model's validation loss D (the repeats at their best epochs, predictions averaged)
+and each repeat's validation loss d_r at its best epoch, which is what a sweep passes under
+`Study.validation = "delivered"` (the default):
 
-    val_loss     = mean_r v_r
+    val_loss     = D                         what the model a user takes away scores
     overfit_gap  = mean_r o_r (v_r - b_r)    how far validation ended above its own best, where
                                              o_r = 1 for a repeat diagnosed overfit, else 0
-    spread       = std_r(v_r) / sqrt(R)      standard error of val_loss (0 for one run)
+    spread       = std_r(d_r) / sqrt(R)      standard error over the repeats (0 for one run)
     penalty      = gap_penalty * overfit_gap + spread_penalty * spread
     score        = val_loss + penalty        (minimized)
+
+Without it (`Study.validation = "final"`), val_loss = mean_r v_r and the spread is taken over
+the v_r: the repeats as they ended, at their last weights.
 
 The overfit gap is the part of the generalization gap that opened after a run stopped
 improving on validation: zero for a run that settled or is still improving, the rise for one
@@ -27,8 +33,7 @@ rather than for the seeds it has: of two with the same mean, the one whose repea
 wins, and a mean that is low by luck of one seed counts for less.
 
 `gap_penalty = spread_penalty = 0` gives a plain validation-loss sweep. Every component is
-stored on the trial, so a reviewer can see why it ranked where it did.
-"""
+stored on the trial, so a reviewer can see why it ranked where it did."""
 
 from __future__ import annotations
 

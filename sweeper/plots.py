@@ -1,7 +1,10 @@
-"""Learning-curve figures: compute what to draw (`curve_figure_data`), then draw it.
+"""Figures: compute what to draw, then draw it, for every figure sweeper makes.
 
-The data step is plain numpy and testable; `draw_curves` only draws it with matplotlib (Agg, no
-display needed) and returns the Figure. Conventions follow the tutorial: epoch on x, loss on y,
+Learning curves (`curve_figure_data`, `draw_curves`), the study's overview and its best trials'
+repeats, and a delivered model's predictions (a forecast over time, a confusion matrix, a
+scatter of numbers; each task says which of them suits its predictions). Each data step is
+plain numpy and testable; each `draw_*` only draws with matplotlib (Agg, no display needed) and
+returns the Figure. Conventions follow the tutorial: epoch on x, loss on y,
 train vs validation with a legend and a title; one line per repeat; a log y-axis when the curves
 span more than a decade, so that a small absolute rise that is large relative to the loss is
 visible. The best epoch, the label and the reason are marked on the plot.

@@ -258,8 +258,8 @@ def load_curves(trial: optuna.trial.FrozenTrial) -> tuple[list[list[float]], lis
 def best_val_loss(trials: list[optuna.trial.FrozenTrial], loss: str) -> float | None:
     """What the data demonstrably allow, to judge another trial's plateau against: over the
     completed trials with the same loss function, the lowest mean over a trial's repeats of
-    each repeat's averaged validation minimum (its final validation loss where a run was too
-    short to have one)."""
+    each repeat's averaged validation minimum (the trial's stored validation loss, keys.VAL_LOSS,
+    where a run was too short to have one)."""
     values = []
     for r in map(Record.of, trials):
         if r.state != "complete" or r.config.get("loss") != loss:

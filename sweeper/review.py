@@ -36,6 +36,10 @@ from .plots import (
 from .record import Record
 
 BEST_FOR_FIGURE = 3  # trials in the study's "multiple runs" figure
+# What the score's validation loss is, by Study.validation (see objective).
+VALIDATION = {"delivered": "the delivered model's: the repeats at their best epochs, "
+                           "predictions averaged",
+              "final": "each repeat's last 5 epochs, averaged over the repeats"}
 
 
 def artifact_store(path: str | Path) -> FileSystemArtifactStore:
@@ -162,11 +166,12 @@ def study_note(spec: dict[str, Any], baseline: dict[str, float],
     return "\n".join([
         f"## sweeper study {spec.get('name')}",
         "",
-        "Score = validation loss + gap_penalty x overfit gap (how far validation ended above "
-        "its own best) + spread_penalty x spread (the standard error of validation loss over "
-        "repeats), over "
-        f"{spec.get('repeats')} seeded repeats per trial. The {baseline_name}'s validation "
-        "loss: " + ", ".join(f"{k} {v:.4g}" for k, v in baseline.items()) + ".",
+        f"Score = validation loss ({VALIDATION[spec.get('validation', 'delivered')]}) + "
+        "gap_penalty x overfit gap (how far validation ended above its own best, on repeats "
+        "diagnosed overfit) + spread_penalty x spread (the standard error of the repeats' "
+        f"validation losses), over {spec.get('repeats')} seeded repeats per trial. The "
+        f"{baseline_name}'s validation loss: "
+        + ", ".join(f"{k} {v:.4g}" for k, v in baseline.items()) + ".",
         "",
         "```json",
         json.dumps(spec, indent=2),

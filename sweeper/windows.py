@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,7 @@ class Windows:
         x, _, y = self.split(split)
         return self.task.baseline(loss, x, y, self.train_y)
 
-    def test_as_validation(self) -> Windows:
+    def heldout_as_validation(self) -> Windows:
         """These windows with the test split in the validation split's place."""
         return dataclasses.replace(self, val_x=self.test_x, val_k=self.test_k,
                                    val_y=self.test_y, val_at=self.test_at)
@@ -483,7 +484,9 @@ def _step_times(s: Series, steps: np.ndarray) -> np.ndarray | None:
     times = s.times
     if np.issubdtype(times.dtype, np.datetime64):
         t = pd.DatetimeIndex(times)
-        freq = pd.infer_freq(t) if len(t) >= 3 else None
+        with warnings.catch_warnings():  # pandas 3 announces a new return type; both serve
+            warnings.simplefilter("ignore", DeprecationWarning)
+            freq = pd.infer_freq(t) if len(t) >= 3 else None
         extra = pd.date_range(t[-1], periods=int(steps.max()) - len(t) + 2,
                               freq=freq or (t[-1] - t[-2]))[1:] if steps.max() >= len(t) \
             else pd.DatetimeIndex([])
