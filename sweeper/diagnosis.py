@@ -111,7 +111,7 @@ def _tail_mean(x: np.ndarray) -> float:
 def diagnose_run(
     train: Any, val: Any, baseline: float | None = None, *, min_rise: float = MIN_RISE,
     grad_norm: Any = None, reference: float | None = None,
-    thresholds: Thresholds | None = None,
+    thresholds: Thresholds | None = None, baseline_name: str = "naive forecast",
 ) -> Diagnosis:
     """Label one run from its curves, shape (n_epochs,) each.
 
@@ -121,14 +121,15 @@ def diagnose_run(
     loss's own progress is the evidence of a model that cannot learn these data. Gradient norms
     per epoch, when given, flag exploding or vanishing gradients in the reason and
     recommendation. `thresholds` overrides the defaults (`min_rise` is kept for callers that
-    set only that one)."""
+    set only that one); `baseline_name` is what the baseline predicts, for the reason (a
+    sweep's task names its own)."""
     th = thresholds or Thresholds(min_rise=min_rise)
     train = np.asarray(train, dtype=float)
     val = np.asarray(val, dtype=float)
     diverged = _diverged(train, val)
     if diverged is not None:
         return diverged
-    m = _measure(train, val, baseline, reference)
+    m = {**_measure(train, val, baseline, reference), "baseline_name": baseline_name}
     branch = _decide(m, th)
     d = _explain(branch, m, th)
     d = dataclasses.replace(d, confidence=_confidence(m, th, d.label))
@@ -293,9 +294,9 @@ def _decide(m: dict[str, Any], th: Thresholds) -> str:
 
 def _explain(branch: str, m: dict[str, Any], th: Thresholds) -> Diagnosis:
     """The label, one sentence with the numbers, and what to change, for a branch."""
-    # The evidence is numbers; these two flags only steer _decide.
+    # The evidence is numbers; these two flags only steer _decide, and the name is wording.
     evidence = {k: v for k, v in m.items() if k not in ("train_still_falling",
-                                                         "turn_long_enough")}
+                                                         "turn_long_enough", "baseline_name")}
     return _EXPLAIN[branch](m, th, evidence)
 
 
@@ -337,7 +338,7 @@ def _explain_above_baseline(m: dict[str, Any], th: Thresholds,
         Label.UNDERFIT,
         f"validation loss levelled off at {val_end:.3g}, "
         + ("above" if val_end > baseline else "hardly below")
-        + f" the naive forecast's {baseline:.3g}",
+        + f" the {m['baseline_name']}'s {baseline:.3g}",
         _CAPACITY_FIX,
         evidence,
     )

@@ -59,13 +59,13 @@ def derive_seeds(study_seed: int, trial_number: int, n_repeats: int) -> list[int
 
 
 def judge(result: TrainResult, baseline: float, reference: float | None, gap_penalty: float,
-          spread_penalty: float, delivered: tuple[float, list[float]] | None = None
-          ) -> tuple[list[Diagnosis], Score]:
+          spread_penalty: float, delivered: tuple[float, list[float]] | None = None,
+          baseline_name: str = "naive forecast") -> tuple[list[Diagnosis], Score]:
     """Each repeat's diagnosis, and the score, whose overfit gap counts the repeats
     diagnosed overfit; with `delivered` (see objective.score) its validation term is the
-    delivered model's."""
+    delivered model's. `baseline_name` is what the baseline predicts (the task says)."""
     runs = [diagnose_run(*result.curve(r), baseline=baseline, reference=reference,
-                         grad_norm=result.signals(r)[0])
+                         grad_norm=result.signals(r)[0], baseline_name=baseline_name)
             for r in range(len(result.n_epochs_run))]
     parts = score([result.curve(r)[1] for r in range(len(runs))], result.train_fit,
                   gap_penalty, spread_penalty,
@@ -242,7 +242,8 @@ class TrialObjective:
         delivered = model.losses_on(self.windows, "val")
         runs, parts = judge(result, self.windows.baseline(config["loss"]), reference,
                             self.spec.gap_penalty, self.spec.spread_penalty,
-                            delivered if self.spec.validation == "delivered" else None)
+                            delivered if self.spec.validation == "delivered" else None,
+                            self.windows.task.baseline_name)
         verdict = diagnose_trial(runs)
         return Outcome(runs, verdict, parts, delivered, model.scores_on(self.windows, "val"),
                        best_epochs, prune_reason(result, runs, verdict, parts, stopped))

@@ -190,17 +190,28 @@ def gather(values: np.ndarray, cut: Cut, n_targets: int, n_past: int
 # The sweep's windows.
 
 
+def _column_stats(values: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:
+    """Offset and scale per last-axis column of training values, as `how` ("standard",
+    "minmax", "none") measures them; a constant column's scale is (about) 0."""
+    flat = values.reshape(-1, values.shape[-1])
+    if how == "none":
+        return np.zeros(flat.shape[1]), np.ones(flat.shape[1])
+    if how == "standard":
+        return flat.mean(axis=0), flat.std(axis=0)
+    return flat.min(axis=0), flat.max(axis=0) - flat.min(axis=0)
+
+
+def _constant(offset: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Which columns do not vary (their scale is 1 instead: only centred)."""
+    return scale <= 1e-12 * np.maximum(1.0, np.abs(offset))
+
+
 def _fit_scaler(part: np.ndarray, how: str, n_targets: int, label: str,
                 names: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Offset and scale per column of a series' training part. A constant target has nothing
     to learn; a constant covariate is only centred."""
-    if how == "none":
-        return np.zeros(part.shape[1]), np.ones(part.shape[1])
-    if how == "standard":
-        offset, scale = part.mean(axis=0), part.std(axis=0)
-    else:
-        offset, scale = part.min(axis=0), part.max(axis=0) - part.min(axis=0)
-    flat = scale <= 1e-12 * np.maximum(1.0, np.abs(offset))
+    offset, scale = _column_stats(part, how)
+    flat = _constant(offset, scale)
     for j in np.flatnonzero(flat[:n_targets]):
         what = label if len(names) == 1 else f"{label}'s target {names[j]!r}"
         raise SpecError(f"{what} is constant over its training part ({offset[j]:g}); there is "
@@ -301,14 +312,8 @@ def prepare(data: Data, base_dir: Path | None = None, seed: int = 0) -> Windows:
 
 def _columns_scaler(values: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:
     """Offset and scale per last-axis column of training values (a constant one: centred)."""
-    flat = values.reshape(-1, values.shape[-1])
-    if how == "none":
-        return np.zeros(flat.shape[1]), np.ones(flat.shape[1])
-    if how == "standard":
-        offset, scale = flat.mean(axis=0), flat.std(axis=0)
-    else:
-        offset, scale = flat.min(axis=0), flat.max(axis=0) - flat.min(axis=0)
-    return offset, np.where(scale <= 1e-12 * np.maximum(1.0, np.abs(offset)), 1.0, scale)
+    offset, scale = _column_stats(values, how)
+    return offset, np.where(_constant(offset, scale), 1.0, scale)
 
 
 def _sequence_task(s: SequenceSet, data: Data) -> tuple[Task, str]:
