@@ -57,13 +57,14 @@ from joblib import Parallel, delayed
 from sweeper import Data, FloatRange, IntRange, Space, Study
 from sweeper.delivery import DeliveredModel
 from sweeper.frames import load_series
-from sweeper.kept import from_study
+from sweeper.kept import from_study, trial_model
 from sweeper.model import build
 from sweeper.modelfile import meta_for
 from sweeper.objective import score
 from sweeper.pruning import make_pruner, report_steps
 from sweeper.record import Record
 from sweeper.review import artifact_store
+from sweeper.selection import choose
 from sweeper.trial import TrialObjective, judge
 from sweeper.windows import make_windows
 
@@ -87,6 +88,9 @@ CONTENDERS = {
     "sweeper-no-spread": {"spread_penalty": 0.0},
     "sweeper-2-repeats": {"repeats": 2},
     "sweeper-no-median": {"pruner": "none"},
+    # The budget spent on breadth: one run per trial (as plain), sweeper's score, stopping and
+    # the delivered model chosen from the kept runs.
+    "sweeper-1-repeat": {"repeats": 1, "screen": False},
 }
 RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS = 5, 5, 3
 # --quick: every contender and every step above, at the smallest size that still runs them
@@ -173,6 +177,14 @@ def fresh_score(config: dict, windows, seeds: list[int],
     return parts.score, parts.val_loss
 
 
+def coverage(model: DeliveredModel, windows) -> dict[str, list[int]]:
+    """Test targets inside the model's prediction intervals, and all of them, per level."""
+    x, k, y = windows.split("test")
+    residual = np.abs(model.combined(x, k) - y)
+    return {f"{level:g}": [int((residual <= width).sum()), int(residual.size)]
+            for level, width in model.intervals.items()}
+
+
 def sweep_to_budget(spec: Study, windows, budget: int, artifacts: str
                     ) -> tuple[optuna.Study, int, float]:
     """Run `spec`'s trials (its sampler seeded by spec.seed, its pruner) one at a time until
@@ -201,13 +213,25 @@ def run_study(series: str, contender: str, seed: int, budget: int, quick: bool =
     spec = spec_for(contender, series, seed, QUICK_SPACE if quick else SPACES[space])
     with tempfile.TemporaryDirectory() as artifacts:  # the model files the sweep saves
         study, used, sweep_s = sweep_to_budget(spec, windows, budget, artifacts)
-        delivered = from_study(study, artifacts).losses_on(windows, "test")[0]
+        # (c) the best trial's own repeats (for plain, its one run: what a careful Optuna
+        # user saves), and the model chosen from the kept runs on validation (see selection)
+        best_model = trial_model(study, artifacts)
+        choice = choose(study, windows, artifacts)
+        selected = from_study(study, artifacts)
+        best_trial_test = best_model.losses_on(windows, "test")[0]
+        selected_test = selected.losses_on(windows, "test")[0]
+        covered = {"selected": coverage(selected, windows), "best": coverage(best_model, windows)}
+    # What each contender hands back: plain Optuna its best run; sweeper the chosen model.
+    delivered = best_trial_test if contender == "plain" else selected_test
     ranked = sorted((t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE),
                     key=lambda t: t.value)
     chosen = ranked[0].user_attrs["config"]
     # Fresh seeds: far from the sweep's (which come from the study seed and trial number).
+    # (b) the retrained pick is plain Optuna's alternative; sweeper's rows skip it unless
+    # asked for (--extras), which saves five trainings a study.
     base = 10_000 + 1000 * seed
-    best_runs, final_runs = retrained(chosen, windows, [base + s for s in range(n_retrain)])
+    best_runs, final_runs = retrained(chosen, windows, [base + s for s in range(n_retrain)]) \
+        if contender == "plain" or extras else ([np.nan], [np.nan])
     states = [t.state for t in study.trials]
     row = {
         "series": series, "contender": contender, "seed": seed, "budget": budget,
@@ -217,6 +241,10 @@ def run_study(series: str, contender: str, seed: int, budget: int, quick: bool =
         "chosen": {k: chosen[k] for k in SEARCHED},
         "chosen_label": ranked[0].user_attrs.get("label"),
         "delivered_test": delivered,
+        "best_trial_test": best_trial_test, "selected_test": selected_test,
+        "selected": {"how": choice["how"] if choice else None,
+                     "runs": len(selected.members), "trials": selected.trials},
+        "coverage": covered,
         "retrain_best_test": float(np.mean(best_runs)),
         "retrain_final_test": float(np.mean(final_runs)),
         "retrain_runs": {"best": best_runs, "final": final_runs},

@@ -253,7 +253,7 @@ def _say_end(args: argparse.Namespace, s: _Sweep, study: Any) -> None:
     print("Review it in the dashboard:")
     print(f"  optuna-dashboard {redact(s.url)} --artifact-dir {s.artifacts}")
     print(f"  (or: python -m sweeper dashboard {args.study}{flags})")
-    print(f"Predict with the best trial's model: python -m sweeper predict {args.study}{flags}")
+    print(f"Predict with the delivered model: python -m sweeper predict {args.study}{flags}")
 
 
 # diagnose: any training history.

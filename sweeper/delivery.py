@@ -10,7 +10,7 @@ figure and summary hold is the task's. The file it is saved in is `modelfile`'s 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -43,32 +43,73 @@ def load_file(path: str | Path) -> DeliveredModel:
     return from_bytes(path.read_bytes(), str(path))
 
 
-class DeliveredModel:
-    """A trial's repeats at their best validation epochs; `predict` averages them.
+# The prediction intervals every model of numbers carries: central 80% and 95%.
+LEVELS = (0.8, 0.95)
 
-    `task` is the task the repeats were trained for (a sweep passes its own); without it, the
+
+class Member(NamedTuple):
+    """One run of a delivered model: which trial and repeat trained it, with which seed, the
+    epoch its weights are from, its weight in the average, and its trial's configuration."""
+
+    trial: int | None
+    repeat: int
+    seed: int | None
+    best_epoch: int | None
+    weight: float
+    config: dict[str, Any]
+
+
+class DeliveredModel:
+    """Runs at their best validation epochs, their predictions averaged with weights: one
+    trial's repeats (equal weights), or runs of several trials the sweep chose on validation
+    (see selection). `members` says which; `predict` averages them.
+
+    `task` is the task the runs were trained for (a sweep passes its own); without it, the
     one `meta` describes is rebuilt (a model file)."""
 
-    def __init__(self, meta: dict[str, Any], members: list[dict[str, torch.Tensor]],
+    def __init__(self, meta: dict[str, Any], states: list[dict[str, torch.Tensor]],
                  base_dir: Path | None = None, task: Task | None = None) -> None:
+        meta = modelfile.upgrade(meta)
         self.meta = meta
-        self.config: dict[str, Any] = dict(meta["config"])
+        self.config: dict[str, Any] = dict(meta["config"])  # the trial it is built around
         self.data = dict(meta["data"])
         self.task: Task = task if task is not None else task_from_description(meta["task"])
         self.base_dir = base_dir  # where the study file is: relative data paths start there
-        c, t = self.config, self.task
-        models = []
-        for state in members:
-            model = build(t.n_inputs, int(c["hidden"]), int(c["layers"]), float(c["dropout"]),
-                          "torch", 0, t.n_outputs, t.n_known)
-            model.load_state_dict(state)
-            models.append(model.eval())
-        self.members = models
-        self._ensemble = EnsembleLSTM(models).eval()
+        self.members = [Member(m["trial"], int(m["repeat"]), m.get("seed"), m.get("best_epoch"),
+                               float(m["weight"]), dict(m["config"])) for m in meta["members"]]
+        weights = np.array([m.weight for m in self.members], dtype=np.float64)
+        self.weights = weights / weights.sum()
+        # Prediction intervals' half-widths in scaled units, per output, by level.
+        self.intervals = {float(level): np.array([np.inf if w is None else w for w in width])
+                          for level, width in (meta.get("intervals") or {}).items()}
+        self._runs = [self._load(m.config, state) for m, state in zip(self.members, states,
+                                                                         strict=True)]
+        # Runs of one architecture predict together, as one batched model.
+        shapes: dict[tuple[int, int], list[int]] = {}
+        for i, m in enumerate(self.members):
+            shapes.setdefault((int(m.config["hidden"]), int(m.config["layers"])), []).append(i)
+        self._groups = [(np.array(idx), EnsembleLSTM([self._runs[i] for i in idx]).eval())
+                        for idx in shapes.values()]
+
+    def _load(self, config: dict[str, Any], state: dict[str, torch.Tensor]) -> Any:
+        t = self.task
+        run = build(t.n_inputs, int(config["hidden"]), int(config["layers"]),
+                    float(config["dropout"]), "torch", 0, t.n_outputs, t.n_known)
+        run.load_state_dict(state)
+        return run.eval()
 
     @property
     def n_repeats(self) -> int:
+        """Runs averaged (one trial's repeats, or every member of an ensemble)."""
         return len(self.members)
+
+    @property
+    def trials(self) -> list[int]:
+        """The trials whose runs it averages, heaviest first."""
+        weight: dict[Any, float] = {}
+        for m, w in zip(self.members, self.weights, strict=True):
+            weight[m.trial] = weight.get(m.trial, 0.0) + float(w)
+        return sorted(weight, key=lambda t: -weight[t])
 
     @property
     def window(self) -> int:
@@ -85,25 +126,29 @@ class DeliveredModel:
 
     def predict_scaled(self, x: np.ndarray, k: np.ndarray | None = None, batch: int = 4096
                        ) -> np.ndarray:
-        """Each repeat's prediction for scaled windows x (n, window, n_inputs) with known-ahead
-        values k (n, n_known): shape (n_repeats, n, n_outputs), in scaled units."""
+        """Each member's prediction for scaled windows x (n, window, n_inputs) with known-ahead
+        values k (n, n_known): shape (n_members, n, n_outputs), in scaled units."""
         k = np.zeros((len(x), 0), np.float32) if k is None else k
-        out = []
+        out = np.zeros((len(self.members), len(x), self.task.n_outputs), np.float32)
         with torch.no_grad():
             for start in range(0, len(x), batch):
                 xb, kb = (torch.from_numpy(np.ascontiguousarray(a[start:start + batch],
                                                                 dtype=np.float32))
                           for a in (x, k))
-                out.append(self._ensemble(xb, None, kb).numpy())
-        width = self._ensemble.n_members
-        return np.concatenate(out, axis=1) if out else \
-            np.zeros((width, 0, self.task.n_outputs), np.float32)
+                for idx, ensemble in self._groups:
+                    out[idx, start:start + batch] = ensemble(xb, None, kb).numpy()
+        return out
+
+    def combined(self, x: np.ndarray, k: np.ndarray | None = None) -> np.ndarray:
+        """The delivered prediction for scaled windows: the members' weighted average (for
+        classes, of their probabilities, as logits), shape (n, n_outputs), scaled units."""
+        return self.task.combine(self.predict_scaled(x, k).astype(np.float64), self.weights)
 
     def losses(self, x: np.ndarray, k: np.ndarray, y: np.ndarray) -> tuple[float, list[float]]:
-        """(loss of the delivered prediction, each repeat's loss) on scaled windows, with the
+        """(loss of the delivered prediction, each member's loss) on scaled windows, with the
         task's loss (the configuration's loss function for numbers)."""
         pred = self.predict_scaled(x, k).astype(np.float64)
-        return (self.task.loss(self.config["loss"], self.task.combine(pred), y),
+        return (self.task.loss(self.config["loss"], self.task.combine(pred, self.weights), y),
                 [self.task.loss(self.config["loss"], p, y) for p in pred])
 
     def losses_on(self, windows: Windows, split: str) -> tuple[float, list[float]]:
@@ -116,8 +161,7 @@ class DeliveredModel:
         if not self.task.metric_names:
             return {}
         x, k, y = windows.split(split)
-        return self.task.scores(self.task.combine(self.predict_scaled(x, k).astype(np.float64)),
-                                y)
+        return self.task.scores(self.combined(x, k), y)
 
     def windows(self, data: Any = None) -> PredictionWindows:
         """The windows `predict(data)` predicts, cut and scaled as the study's were."""
@@ -127,7 +171,8 @@ class DeliveredModel:
     def _rows(self, data: Any) -> tuple[pd.DataFrame, np.ndarray]:
         """The prediction table and each repeat's prediction per row (n_repeats, n_rows)."""
         w = self.windows(data)
-        return self.task.table(self.predict_scaled(w.x, w.k).astype(np.float64), w)
+        return self.task.table(self.predict_scaled(w.x, w.k).astype(np.float64), w,
+                               self.weights, self.intervals)
 
     def predict(self, data: Any = None) -> pd.DataFrame:
         """One row per window, forecast step and target: `position` (1-based, in its series)
@@ -161,12 +206,44 @@ class DeliveredModel:
         """Lines saying what a `predict` table holds (`what`: the data it was made on)."""
         return self.task.summary(rows, what)
 
+    def states(self) -> list[dict[str, torch.Tensor]]:
+        """Each member's weights (an LSTMRegressor state dict), in the order of `members`."""
+        return [run.state_dict() for run in self._runs]
+
     def to_bytes(self) -> bytes:
         """The model as a model file's content."""
-        return modelfile.to_bytes(self.meta, [m.state_dict() for m in self.members])
+        return modelfile.to_bytes(self.meta, self.states())
 
     def describe(self) -> str:
         m = self.meta
-        epochs = ", ".join(str(e) for e in m.get("best_epochs", []))
-        return (f"study {m.get('study')!r} trial #{m.get('trial')}: {self.n_repeats} repeats "
-                f"at their best validation epochs ({epochs}), sweeper {m.get('sweeper_version')}")
+        if len(self.trials) == 1:
+            epochs = ", ".join(str(r.best_epoch) for r in self.members)
+            return (f"study {m.get('study')!r} trial #{self.trials[0]}: {self.n_repeats} "
+                    f"repeats at their best validation epochs ({epochs}), sweeper "
+                    f"{m.get('sweeper_version')}")
+        how = (m.get("chosen") or {}).get("how", "ensemble")
+        return (f"study {m.get('study')!r}: {how}, {self.n_repeats} runs of trials "
+                f"{', '.join(f'#{t}' for t in self.trials)} at their best validation epochs, "
+                f"weighted {', '.join(f'{w:.2f}' for w in self.weights)}, sweeper "
+                f"{m.get('sweeper_version')}")
+
+
+def calibrate(model: DeliveredModel, windows: Windows, levels: tuple[float, ...] = LEVELS
+              ) -> dict[str, list[float]]:
+    """Prediction intervals by split conformal prediction: per output (horizon step and
+    target), the half-width in scaled units that the delivered prediction's absolute
+    residuals on the validation windows stay within for a share `level` of new windows, as
+    {level: [half-width per output]}; empty for a task that does not predict numbers. With n
+    residuals the half-width is the ceil((n + 1) * level)-th smallest (infinite when n is too
+    small for that level)."""
+    if not model.task.predicts_numbers or windows.n_val == 0:
+        return {}
+    x, k, y = windows.split("val")
+    residuals = np.sort(np.abs(model.combined(x, k) - y), axis=0)  # (n, n_outputs)
+    n = len(residuals)
+    out = {}
+    for level in levels:
+        rank = int(np.ceil((n + 1) * level))
+        out[str(level)] = (residuals[rank - 1] if rank <= n else
+                           np.full(residuals.shape[1], np.inf)).tolist()
+    return out

@@ -1,10 +1,12 @@
-"""Model files as trial artifacts: saving them, keeping the best few whole, finding a trial's.
+"""Model files as trial artifacts: saving them, keeping the best few whole, and building the
+delivered model from them.
 
 A completed trial that can still matter (among the `Study.keep_models` best when it finished)
 saves its model file (see modelfile) as an Optuna artifact of the trial; once it falls out of
-that many best, the file is cut to a short note saying so, which keeps the disk used bounded
-while every artifact stays readable. `from_study` hands back the best trial's model (or a
-given trial's) as a DeliveredModel.
+that many best, the file is cut to a short note saying so, unless its runs are part of the
+delivered model the sweep chose (see selection), which keeps the disk used bounded while every
+artifact stays readable. `from_study` hands back the delivered model the sweep chose (or a given
+trial's own model) as a DeliveredModel; `assemble` builds a stored choice from its trials' files.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from optuna.artifacts import FileSystemArtifactStore, upload_artifact
 
 from . import keys
 from .delivery import DeliveredModel, from_bytes
-from .modelfile import REMOVED, to_bytes
+from .modelfile import REMOVED, member, to_bytes
 from .record import Record
 from .validate import SpecError
 
@@ -53,10 +55,10 @@ def keep_best(study: optuna.Study, store: FileSystemArtifactStore, keep: int) ->
         deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))), key=lambda r: r.value)
     if len(done) <= keep:
         return []
-    cut, bar = [], done[keep - 1]
+    cut, bar, chosen = [], done[keep - 1], chosen_trials(study)
     for rec in done[keep:]:
         model = rec.get(keys.MODEL)
-        if not model:
+        if not model or rec.number in chosen:  # part of the delivered model: kept whole
             continue
         try:
             with store.open_reader(model["artifact_id"]) as f:
@@ -94,9 +96,33 @@ def pick_trial(study: optuna.Study, number: int | None) -> Record:
     return rec
 
 
+# How a delivered model that is one trial's own repeats is named in a stored choice.
+BEST = "best trial"
+
+
 def from_study(study: optuna.Study, artifacts: str | Path, number: int | None = None,
                base_dir: Path | None = None) -> DeliveredModel:
-    """The delivered model of the best completed trial (or trial `number`)."""
+    """The delivered model the sweep chose (keys.STUDY_DELIVERY, while the trial it was chosen
+    around is still the best), else the best completed trial's own model; with `number`, that
+    trial's own model."""
+    if number is None:
+        best = pick_trial(study, None)
+        choice = study.user_attrs.get(keys.STUDY_DELIVERY)
+        if choice and choice.get("best_trial") == best.number:
+            try:
+                return assemble(study, artifacts, choice, base_dir=base_dir)
+            except SpecError as exc:  # a file of the choice is not here: say it, go on
+                model = trial_model(study, artifacts, best.number, base_dir)
+                model.meta["chosen"] = {"how": BEST, "reason": f"the chosen {choice['how']} "
+                                        f"could not be built here ({exc}), so the best "
+                                        "trial's own model stands in"}
+                return model
+    return trial_model(study, artifacts, number, base_dir)
+
+
+def trial_model(study: optuna.Study, artifacts: str | Path, number: int | None = None,
+                base_dir: Path | None = None) -> DeliveredModel:
+    """The best completed trial's own model (or trial `number`'s), from its model file."""
     rec = pick_trial(study, number)
     model = rec.get(keys.MODEL)
     if not model:
@@ -111,6 +137,35 @@ def from_study(study: optuna.Study, artifacts: str | Path, number: int | None = 
     loaded = from_bytes(path.read_bytes(), f"trial #{rec.number}'s model file {model['file']}")
     loaded.base_dir = base_dir
     return loaded
+
+
+def assemble(study: optuna.Study, artifacts: str | Path, choice: dict[str, Any],
+             models: list[DeliveredModel] | None = None, base_dir: Path | None = None
+             ) -> DeliveredModel:
+    """The delivered model a stored choice describes ({"how", "reason", "best_trial",
+    "members": [{"trial", "repeat", "weight"}], "intervals"}), from its trials' model files
+    (or these trials' `models`)."""
+    by_trial = {m.trials[0]: m for m in models or []}
+    for trial in {m["trial"] for m in choice["members"]} | {choice["best_trial"]}:
+        if trial not in by_trial:
+            by_trial[trial] = trial_model(study, artifacts, trial, base_dir)
+    first = by_trial[choice["best_trial"]]
+    runs = [(by_trial[m["trial"]], int(m["repeat"]), float(m["weight"]))
+            for m in choice["members"]]
+    meta = {**first.meta, "chosen": {"how": choice["how"], "reason": choice["reason"]},
+            "intervals": choice.get("intervals") or first.meta.get("intervals") or {},
+            "members": [member(source.members[r].trial, r, source.members[r].seed,
+                               source.members[r].best_epoch, weight, source.members[r].config)
+                        for source, r, weight in runs]}
+    model = DeliveredModel(meta, [source.states()[r] for source, r, _ in runs], base_dir,
+                           first.task)
+    return model
+
+
+def chosen_trials(study: optuna.Study) -> set[int]:
+    """The trials whose runs the stored choice of delivered model uses."""
+    choice = study.user_attrs.get(keys.STUDY_DELIVERY) or {}
+    return {m["trial"] for m in choice.get("members", [])}
 
 
 def load_from_study_file(path: str | Path, number: int | None = None,

@@ -66,5 +66,11 @@ STUDY_SEARCHED = "searched"  # names of the searched parameters: a whole configu
 # "delivered", "repeats": [...], "naive": the baseline's loss, "baseline": its name,
 # "n_windows"}, and for classes "scores" and "majority" (the majority class's accuracy)
 STUDY_TEST = "test"
+# The delivered model the sweep chose from the kept runs on validation (see selection):
+# {"how": "best trial" | "top k trials" | "greedy ensemble", "reason", "best_trial",
+#  "members": [{"trial", "repeat", "weight"}], "held_out": {challenger: [loss ratio to the best
+#  trial on each half]}, "val_loss", "best_trial_val_loss", "n_runs", "n_trials", "left_out",
+#  "intervals": {level: [scaled half-width per output]}}
+STUDY_DELIVERY = "delivery"
 
 METRIC_NAME = "score"  # the name of the study's one objective value, as Optuna shows it

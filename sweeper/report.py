@@ -104,7 +104,26 @@ def best_summary(study: optuna.Study) -> str:
                      f"{delivered['val_loss']:.4g}{scores}"
                      + (f"; file {model['file']} ({model['bytes'] / 1e6:.2f} MB)" if model
                         else "; no model file (the sweep ran without an artifact folder)"))
+    line = delivery_line(study.user_attrs.get(keys.STUDY_DELIVERY), best.number)
+    if line:
+        lines.append(f"  delivered:      {line}")
     return "\n".join(lines)
+
+
+def delivery_line(choice: dict | None, best: int) -> str | None:
+    """What the sweep delivers, when it chose it around trial `best` (see selection)."""
+    if not choice or choice.get("best_trial") != best:
+        return None
+    trials = sorted({m["trial"] for m in choice["members"]},
+                    key=lambda t: -sum(m["weight"] for m in choice["members"] if m["trial"] == t))
+    what = (f"the best trial's {len(choice['members'])} repeats" if choice["how"] == "best trial"
+            else f"{choice['how']}: {len(choice['members'])} runs of trials "
+                 + ", ".join(f"#{t}" for t in trials))
+    loss = (f"validation loss {choice['val_loss']:.4g}" if choice["how"] == "best trial" else
+            f"validation loss {choice['val_loss']:.4g} (the best trial's alone "
+            f"{choice['best_trial_val_loss']:.4g})")
+    return (f"{what}, chosen from {choice['n_runs']} kept runs of {choice['n_trials']} trials "
+            f"on validation: {loss}; {choice['reason']}")
 
 
 def write_report(study: optuna.Study, out: Path, test: dict | None = None,

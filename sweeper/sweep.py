@@ -2,7 +2,7 @@
 
     run_sweep -> open or resume the study -> reclaim abandoned trials
               -> work() here, or one worker process per device (workers.run_workers)
-              -> study figures
+              -> study figures -> the delivered model, chosen from the kept runs (selection)
 
 Each worker runs trials (see trial) until the study has `Study.n_trials` finished ones, printing a
 line per trial; failed trials are made up for until `Study.max_failures` fail in a row. A
@@ -35,6 +35,7 @@ from .pruning import make_pruner, report_steps
 from .record import Record
 from .review import artifact_store, publish_study_figures, publish_study_note
 from .samplers import make_sampler
+from .selection import choose
 from .spec import Study
 from .storage import (
     StorageUnavailable,
@@ -47,6 +48,7 @@ from .storage import (
     unavailable_in,
 )
 from .trial import TrialObjective
+from .validate import SpecError
 from .windows import Windows
 from .workers import OutageLines, WorkerError, WorkerStopped, run_workers
 
@@ -84,6 +86,7 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
     if resumed:
         out(f"resuming study {spec.name!r}: {done} finished trials, {max(0, remaining)} to go")
     if remaining <= 0:
+        deliver(study, windows, artifacts, out)
         return study
     try:
         if jobs <= 1:
@@ -100,7 +103,19 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
         if store is not None and spec.study_figures and probe(study):
             with contextlib.suppress(Exception):
                 publish_study_figures(study, store)
+    deliver(study, windows, artifacts, out)
     return study
+
+
+def deliver(study: optuna.Study, windows: Windows, artifacts: str | None,
+            out: Callable[[str], None]) -> None:
+    """Choose the delivered model from the kept runs (see selection); a failure to choose
+    leaves the best trial's own model, and says why."""
+    try:
+        choose(study, windows, artifacts)
+    except (SpecError, OSError, ValueError) as exc:
+        out(f"the delivered model is the best trial's own: choosing among the kept runs "
+            f"failed ({exc})")
 
 
 def work(spec: Study, windows: Windows, device: torch.device, storage_url: str,

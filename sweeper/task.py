@@ -50,6 +50,7 @@ class Task(Protocol):
     offset: np.ndarray  # input scalers: scaled = (raw - offset) / scale
     scale: np.ndarray
     metric_names: tuple[str, ...]  # recorded beside the loss (accuracy, ...)
+    predicts_numbers: bool  # its outputs are numbers (prediction intervals apply)
     loss_names: tuple[str, ...]  # the losses the task can be scored with
     baseline_name: str  # what `baseline` predicts, in words
 
@@ -68,14 +69,16 @@ class Task(Protocol):
     def metrics(self, pred: Any, y: Any) -> dict[str, Any]: ...
     def loss(self, name: str, pred: np.ndarray, y: np.ndarray) -> float: ...
     def scores(self, pred: np.ndarray, y: np.ndarray) -> dict[str, float]: ...
-    def combine(self, pred: np.ndarray) -> np.ndarray: ...
+    def combine(self, pred: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray: ...
     def baseline(self, name: str, x: np.ndarray, y: np.ndarray, train_y: np.ndarray
                  ) -> float: ...
     def baseline_scores(self, y: np.ndarray) -> dict[str, float]: ...
     def encode_inputs(self, values: np.ndarray, row: int = 0) -> np.ndarray: ...
     def encode_targets(self, values: np.ndarray) -> np.ndarray: ...
     def inverse(self, pred: np.ndarray, series: np.ndarray | None) -> np.ndarray: ...
-    def table(self, pred: np.ndarray, windows: Any) -> tuple[pd.DataFrame, np.ndarray]: ...
+    def table(self, pred: np.ndarray, windows: Any, weights: np.ndarray | None = None,
+              intervals: dict[float, np.ndarray] | None = None
+              ) -> tuple[pd.DataFrame, np.ndarray]: ...
     def figure(self, rows: pd.DataFrame, title: str) -> tuple[str, Any]: ...
     def summary(self, rows: pd.DataFrame, what: str, show: int = 6) -> list[str]: ...
     def describe(self) -> dict[str, Any]: ...
@@ -84,6 +87,18 @@ class Task(Protocol):
 def scaled(values: np.ndarray, offset: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Raw values as the model reads them, float32: one formula for fitting and predicting."""
     return ((values - offset) / scale).astype(np.float32)
+
+
+def _bands(center: np.ndarray, intervals: dict[float, np.ndarray] | None,
+           inverse: Any) -> dict[str, np.ndarray]:
+    """lower_<level> and upper_<level> columns (level in percent) around a scaled prediction
+    (n, n_outputs), with scaled half-widths per output, in the data's units by `inverse`."""
+    out = {}
+    for level, width in sorted((intervals or {}).items()):
+        pct = f"{level * 100:g}"
+        out[f"lower_{pct}"] = inverse(center - width).reshape(-1)
+        out[f"upper_{pct}"] = inverse(center + width).reshape(-1)
+    return out
 
 
 def _plain(value: Any) -> str:
@@ -114,6 +129,7 @@ class Forecast:
 
     kind = "forecast"
     metric_names = ()
+    predicts_numbers = True
     loss_names = LOSSES
     baseline_name = "naive forecast"  # the better of the last value and the training mean
 
@@ -156,9 +172,10 @@ class Forecast:
     def scores(self, pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
         return {}
 
-    def combine(self, pred: np.ndarray) -> np.ndarray:
-        """The repeats' predictions (R, n, n_outputs) as the delivered one: their mean."""
-        return pred.mean(axis=0)
+    def combine(self, pred: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """The members' predictions (R, n, n_outputs) as the delivered one: their mean,
+        weighted by `weights` (R,) when given."""
+        return np.average(pred, axis=0, weights=weights)
 
     def naive(self, x: np.ndarray, train_y: np.ndarray) -> dict[str, np.ndarray]:
         """The naive forecasts for windows `x` (scaled): repeat each target's last value for
@@ -197,12 +214,17 @@ class Forecast:
         offset = self.offset[rows][:, None, :t]
         return shaped * scale + offset
 
-    def table(self, pred: np.ndarray, windows: Any) -> tuple[pd.DataFrame, np.ndarray]:
+    def table(self, pred: np.ndarray, windows: Any, weights: np.ndarray | None = None,
+              intervals: dict[float, np.ndarray] | None = None
+              ) -> tuple[pd.DataFrame, np.ndarray]:
         """Long format, one row per window, forecast step and target (see
-        DeliveredModel.predict), from each repeat's scaled prediction (R, n, n_outputs) for
-        `windows` (windows.PredictionWindows); and each repeat's prediction per row."""
+        DeliveredModel.predict), from each member's scaled prediction (R, n, n_outputs) for
+        `windows` (windows.PredictionWindows), averaged with `weights`, with the prediction
+        intervals whose scaled half-widths per output `intervals` gives by level; and each
+        member's prediction per row."""
         at, w = windows.at, windows
         values = self.inverse(pred, at[:, 0])  # (R, n, horizon, n_targets)
+        center = self.combine(pred, weights)  # (n, n_outputs), scaled
         n, h, nt = len(at), self.horizon, len(self.targets)
         columns: dict[str, Any] = {}
         if w.grouped:
@@ -218,7 +240,8 @@ class Forecast:
             columns["variable"] = np.tile(list(self.targets), n * h)
         columns["split"] = np.repeat(w.split, h * nt)
         columns["target"] = w.y.reshape(-1)
-        columns["prediction"] = values.mean(axis=0).reshape(-1)
+        columns["prediction"] = self.inverse(center, at[:, 0]).reshape(-1)
+        columns.update(_bands(center, intervals, lambda v: self.inverse(v, at[:, 0])))
         columns["lowest"] = values.min(axis=0).reshape(-1)
         columns["highest"] = values.max(axis=0).reshape(-1)
         return pd.DataFrame(columns), values.reshape(len(values), -1)
@@ -364,6 +387,7 @@ class Classify(_PerSequence):
 
     kind = "classify"
     targets = ("class",)
+    predicts_numbers = False
     loss_names = ("cross-entropy",)
     baseline_name = "class-prior prediction"  # the training class shares for every sequence
 
@@ -410,10 +434,12 @@ class Classify(_PerSequence):
     def loss(self, name: str, pred: np.ndarray, y: np.ndarray) -> float:
         return cross_entropy(pred, y)
 
-    def combine(self, pred: np.ndarray) -> np.ndarray:
-        """The repeats' predictions (R, n, k) as one: logits of their averaged probabilities,
-        so that the ensemble's loss is that of what it delivers."""
-        return np.log(np.clip(_softmax(pred).mean(axis=0), 1e-12, None))
+    def combine(self, pred: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """The members' predictions (R, n, k) as one: logits of their averaged probabilities
+        (weighted by `weights` when given), so that the ensemble's loss is that of what it
+        delivers."""
+        return np.log(np.clip(np.average(_softmax(pred), axis=0, weights=weights), 1e-12,
+                              None))
 
     def baseline(self, name: str, x: np.ndarray, y: np.ndarray, train_y: np.ndarray) -> float:
         """Cross-entropy of predicting the training class shares for every sequence: a model
@@ -440,13 +466,15 @@ class Classify(_PerSequence):
         """Logits (..., n, k) as class probabilities."""
         return _softmax(pred)
 
-    def table(self, pred: np.ndarray, windows: Any) -> tuple[pd.DataFrame, np.ndarray]:
+    def table(self, pred: np.ndarray, windows: Any, weights: np.ndarray | None = None,
+              intervals: dict[float, np.ndarray] | None = None
+              ) -> tuple[pd.DataFrame, np.ndarray]:
         """One row per sequence: its `label` where known, the class of the highest averaged
-        probability, that probability and the repeats' lowest and highest of it, and each
-        class's probability; and the class each repeat would pick."""
+        probability (weighted by `weights`), that probability and the members' lowest and
+        highest of it, and each class's probability; and the class each member would pick."""
         probs = self.inverse(pred, None)  # (R, n, k)
         n = probs.shape[1]
-        mean = probs.mean(axis=0)
+        mean = np.average(probs, axis=0, weights=weights)
         pick = mean.argmax(axis=1)
         own = probs[:, np.arange(n), pick]
         columns = self._rows(windows)
@@ -494,6 +522,7 @@ class Regress(_PerSequence):
 
     kind = "regress"
     metric_names = ()
+    predicts_numbers = True
     loss_names = LOSSES
     baseline_name = "training-mean prediction"
 
@@ -522,8 +551,8 @@ class Regress(_PerSequence):
     def scores(self, pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
         return {}
 
-    def combine(self, pred: np.ndarray) -> np.ndarray:
-        return pred.mean(axis=0)
+    def combine(self, pred: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        return np.average(pred, axis=0, weights=weights)
 
     def baseline(self, name: str, x: np.ndarray, y: np.ndarray, train_y: np.ndarray) -> float:
         """Loss of predicting the training mean of each output."""
@@ -538,11 +567,14 @@ class Regress(_PerSequence):
     def inverse(self, pred: np.ndarray, series: np.ndarray | None) -> np.ndarray:
         return pred * self.y_scale + self.y_offset
 
-    def table(self, pred: np.ndarray, windows: Any) -> tuple[pd.DataFrame, np.ndarray]:
+    def table(self, pred: np.ndarray, windows: Any, weights: np.ndarray | None = None,
+              intervals: dict[float, np.ndarray] | None = None
+              ) -> tuple[pd.DataFrame, np.ndarray]:
         """One row per sequence and output (`variable` with several): the `target` where
-        known, the repeats' mean `prediction` and their `lowest` and `highest`; and each
-        repeat's prediction per row."""
+        known, the members' weighted mean `prediction`, its prediction intervals, and the
+        members' `lowest` and `highest`; and each member's prediction per row."""
         values = self.inverse(pred, None)  # (R, n, outputs)
+        center = self.combine(pred, weights)
         n, n_out = values.shape[1:]
         frame = pd.DataFrame({k: np.repeat(v, n_out) for k, v in self._rows(windows).items()})
         if n_out > 1:
@@ -550,7 +582,9 @@ class Regress(_PerSequence):
         known = windows.y
         frame["target"] = np.nan if known is None else \
             np.asarray(known, dtype=float).reshape(-1)
-        frame["prediction"] = values.mean(axis=0).reshape(-1)
+        frame["prediction"] = self.inverse(center, None).reshape(-1)
+        for name, column in _bands(center, intervals, lambda v: self.inverse(v, None)).items():
+            frame[name] = column
         frame["lowest"] = values.min(axis=0).reshape(-1)
         frame["highest"] = values.max(axis=0).reshape(-1)
         return frame, values.reshape(len(values), -1)

@@ -24,7 +24,7 @@ import torch
 from optuna.artifacts import FileSystemArtifactStore
 
 from . import keys, record
-from .delivery import DeliveredModel
+from .delivery import DeliveredModel, calibrate
 from .diagnosis import Diagnosis, Label, TrialDiagnosis, diagnose_run, diagnose_trial
 from .kept import save_artifact, still_matters
 from .liveness import (
@@ -110,6 +110,9 @@ class Outcome:
     delivered_scores: dict[str, float]  # the task's metrics of that prediction (accuracy, ...)
     best_epochs: list[int]
     prune_reason: str | None
+    # Its prediction intervals, calibrated on validation (see delivery.calibrate); empty for a
+    # pruned trial or a task of classes.
+    intervals: dict[str, list[float]]
 
     @property
     def completes(self) -> bool:
@@ -245,8 +248,9 @@ class TrialObjective:
                             delivered if self.spec.validation == "delivered" else None,
                             self.windows.task.baseline_name)
         verdict = diagnose_trial(runs)
+        why = prune_reason(result, runs, verdict, parts, stopped)
         return Outcome(runs, verdict, parts, delivered, model.scores_on(self.windows, "val"),
-                       best_epochs, prune_reason(result, runs, verdict, parts, stopped))
+                       best_epochs, why, {} if why else calibrate(model, self.windows))
 
     def _screen(self, trial: optuna.Trial, config: dict[str, Any], seeds: list[int],
                 first: TrainResult) -> str | None:
@@ -274,6 +278,7 @@ class TrialObjective:
             return {}
         meta = meta_for(self.spec.name, trial.number, config, self.spec.data, self.windows.task,
                         seeds, outcome.best_epochs, self.spec.seed)
+        meta["intervals"] = outcome.intervals
         return {keys.MODEL: save_artifact(trial, self.store, meta, result.states,
                                           self.spec.keep_models)}
 

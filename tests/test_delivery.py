@@ -69,9 +69,11 @@ def test_the_model_is_the_repeats_at_their_best_epochs(study_dir):
                           patience=spec.patience, min_rise=spec.min_rise,
                           engine=best.user_attrs[keys.ENGINE]["engine"])
     assert list(again.best_epoch) == model.meta["best_epochs"]
-    for member, state in zip(model.members, again.states, strict=True):
+    assert [(m.trial, m.repeat, m.weight) for m in model.members] == \
+        [(best.number, 0, 0.5), (best.number, 1, 0.5)]
+    for kept, state in zip(model.states(), again.states, strict=True):
         for name, value in state.items():
-            torch.testing.assert_close(member.state_dict()[name], value, rtol=1e-4, atol=1e-6)
+            torch.testing.assert_close(kept[name], value, rtol=1e-4, atol=1e-6)
 
 
 def test_predict_is_the_mean_of_the_members_in_original_units(study_dir):
@@ -200,7 +202,7 @@ def _good_bytes(root):
     (lambda root, p: _write(p, {**torch.load(io.BytesIO(_good_bytes(root)),
                                              weights_only=True),
                                 "format_version": FORMAT_VERSION + 1}),
-     r"in model format 2; this sweeper \(0.1.0\) reads format 1"),
+     r"in model format 3; this sweeper \(0.1.0\) reads formats 1, 2"),
 ])
 def test_a_bad_model_file_is_one_sentence(study_dir, make, message):
     path = study_dir / "model.pt"
