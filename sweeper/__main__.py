@@ -227,13 +227,14 @@ def _say_end(args: argparse.Namespace, s: _Sweep, study: Any) -> None:
 
     from .holdout import heldout_sentence, score_heldout
     from .report import best_summary, format_table, trial_table
-    from .review import publish_forecast, publish_test
+    from .review import publish_forecast, publish_test, publish_worth
     from .storage import redact
 
     print()
     print(format_table(trial_table(study)))
     print()
     print(best_summary(study))
+    card = _worth(args, s.spec, study, s.windows, s.artifacts)
     try:
         test = score_heldout(study, s.windows, s.artifacts)
     except SpecError as exc:
@@ -243,6 +244,9 @@ def _say_end(args: argparse.Namespace, s: _Sweep, study: Any) -> None:
             print(f"Test split: {heldout_sentence(test)}")
             with contextlib.suppress(Exception):  # the note is a courtesy; the attr is stored
                 publish_test(study, test)
+    if card:
+        with contextlib.suppress(Exception):
+            publish_worth(study, card)
     if s.spec.study_figures:
         with contextlib.suppress(SpecError, OSError):  # a figure for the dashboard's study page
             publish_forecast(study, s.artifacts, _study_dir(args))
@@ -254,6 +258,33 @@ def _say_end(args: argparse.Namespace, s: _Sweep, study: Any) -> None:
     print(f"  optuna-dashboard {redact(s.url)} --artifact-dir {s.artifacts}")
     print(f"  (or: python -m sweeper dashboard {args.study}{flags})")
     print(f"Predict with the delivered model: python -m sweeper predict {args.study}{flags}")
+    _warn(card)
+
+
+def _worth(args: argparse.Namespace, spec: Any, study: Any, windows: Any,
+           artifacts: str) -> dict[str, Any] | None:
+    """The delivered model beside the baselines (see worth), printed; None where there is
+    no model to compare."""
+    from .worth import assess, lines
+
+    try:
+        card = assess(study, windows, artifacts, _study_dir(args))
+    except SpecError as exc:
+        print(f"Not compared with the baselines: {exc}")
+        return None
+    if card:
+        print()
+        print("\n".join(lines(card, with_warnings=False)))
+    return card
+
+
+def _warn(card: dict[str, Any] | None) -> None:
+    """The warnings of a delivered model that loses to a baseline, last, where they are seen."""
+    from .worth import warnings
+
+    for line in warnings(card or {}):
+        print()
+        print(line)
 
 
 # diagnose: any training history.
@@ -362,26 +393,29 @@ def report_main(args: argparse.Namespace, prog: str) -> int:
     from .kept import from_study
     from .report import write_report
     from .storage import load_existing_study
+    from .worth import assess
 
     spec = _load(args)
     url, artifacts = _where(args, spec)
     study = load_existing_study(spec.name, url)
     windows = _windows(args, spec)
-    test = figure = None
+    test = figure = card = None
     notes = []
     try:  # the model's parts of the report; the rest stands without them
         test = score_heldout(study, windows, artifacts)
+        card = assess(study, windows, artifacts, _study_dir(args))
         if study.best_trials:
             model = from_study(study, artifacts, base_dir=_study_dir(args))
-            figure = model.figure(model.predict(), f"{study.study_name}: best trial "
-                                                   f"#{model.meta['trial']}'s delivered model")
+            figure = model.figure(model.predict(),
+                                  f"{study.study_name}: the delivered model")
     except SpecError as exc:
-        notes.append(f"The best trial's model could not be used: {exc}")
+        notes.append(f"The delivered model could not be used: {exc}")
     # Beside the artifacts: runs/<study>/report by default.
     print(write_report(study, Path(args.out or Path(artifacts).parent / "report"), test,
-                       figure))
+                       figure, card))
     for line in notes:
         print(line)
+    _warn(card)
     return 0
 
 
@@ -451,18 +485,38 @@ def predict_main(args: argparse.Namespace, prog: str) -> int:
     spec = _load(args)
     model = _model(args, spec, _study_dir(args))
     rows = model.predict(args.data)
+    card = None if args.trial is not None else _stored_worth(args, spec)
     out = Path(args.out or Path(_where(args, spec)[1]).parent / "predictions.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     rows.to_csv(out, index=False)
     what = f"{args.data}" if args.data else "the study's data"
     figure = save_png(model.figure(
-        rows, f"{spec.name} trial #{model.meta['trial']} on {what}: {model.n_repeats} "
-              "repeats")[1], out.with_suffix(".png"))
+        rows, f"{spec.name}: the delivered model on {what} ({model.n_repeats} runs)")[1],
+        out.with_suffix(".png"))
     print(model.describe())
     for line in model.summary(rows, what):
         print(line)
+    if card:
+        from .worth import lines
+
+        print("\n".join(lines(card, with_warnings=False)))
     print(f"wrote {out} and {figure}")
+    _warn(card)
     return 0
+
+
+def _stored_worth(args: argparse.Namespace, spec: Any) -> dict[str, Any] | None:
+    """The delivered model beside the baselines on the study's own windows (stored on the
+    study, or measured now), without printing; None where it cannot be."""
+    from .storage import load_existing_study
+    from .worth import assess
+
+    url, artifacts = _where(args, spec)
+    try:
+        return assess(load_existing_study(spec.name, url), _windows(args, spec), artifacts,
+                      _study_dir(args))
+    except SpecError:
+        return None
 
 
 def export_main(args: argparse.Namespace, prog: str) -> int:
@@ -478,6 +532,8 @@ def export_main(args: argparse.Namespace, prog: str) -> int:
     print(model.describe())
     print(f"wrote {out} ({len(content) / 1e6:.2f} MB); load it with "
           f"sweeper.load_model({str(out)!r})")
+    if args.trial is None:
+        _warn(_stored_worth(args, _load(args)))
     return 0
 
 

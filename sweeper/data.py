@@ -85,6 +85,10 @@ class Data:
     window: int = 12
     # Steps forecast at once after the window's last one.
     horizon: int = 1
+    # Steps in one season (12 for monthly data with a yearly cycle), for the "same season last
+    # period" baseline; None: from the time column's spacing (monthly 12, quarterly 4, weekly
+    # 52, daily 7, hourly 24), else the data have none.
+    season: int | None = None
     # Latest windows of each series held out for validation; chronological, never shuffled.
     val_fraction: float = 0.2
     # Windows after validation that the sweep never sees, scored once at the end; 0 keeps none.
@@ -161,6 +165,9 @@ class Data:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise must(f"Data.{name}", "an int >= 1", v)
+        s = self.season
+        if s is not None and (isinstance(s, bool) or not isinstance(s, int) or s < 2):
+            raise must("Data.season", "an int >= 2 (steps in one season) or None", s)
         self._check_split("windows")
 
     @property
@@ -215,7 +222,7 @@ class Data:
             "past_covariates": list(self.past_covariates),
             "future_covariates": list(self.future_covariates), "group": self.group,
             "window": self.window, "horizon": self.horizon, "val_fraction": self.val_fraction,
-            "test_fraction": self.test_fraction, "scale": self.scale,
+            "test_fraction": self.test_fraction, "scale": self.scale, "season": self.season,
         }
 
     @staticmethod
@@ -236,7 +243,7 @@ class Data:
                    past_covariates=d.get("past_covariates", ()),
                    future_covariates=d.get("future_covariates", ()), group=d.get("group"),
                    window=d["window"], horizon=d["horizon"], val_fraction=d["val_fraction"],
-                   test_fraction=d["test_fraction"], scale=d["scale"])
+                   test_fraction=d["test_fraction"], scale=d["scale"], season=d.get("season"))
 
 
 def as_arrays(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:

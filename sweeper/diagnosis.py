@@ -34,6 +34,9 @@ MIN_SLOW_DROP = 0.01
 # Fewer epochs than this cannot show that a curve settled: its last fifth is under 4 epochs,
 # which the curve's own jitter swamps. Without a reference, such a run has not shown it is done.
 MIN_SETTLED = 20
+# A plateau whose training loss ends below this share of validation is told to regularize, not
+# to add capacity: the model already fits its training data far better than new data.
+GAP_NOT_CAPACITY = 0.5
 # Gradient norm this many times above its early level means unstable (exploding) training.
 GRAD_EXPLODE = 100.0
 # Gradient norm this many times below its early level, with learning left to do, is vanishing.
@@ -330,6 +333,16 @@ def _explain_still_falling(m: dict[str, Any], th: Thresholds,
     )
 
 
+def _plateau_fix(m: dict[str, Any]) -> str:
+    """What to change for a plateau that is too high: capacity, unless the run already fits
+    its training data far better than validation, where more capacity widens that gap."""
+    if m["train_end"] < GAP_NOT_CAPACITY * m["val_end"]:
+        return (f"regularize (more dropout or weight decay), train fewer epochs, or give it "
+                f"more data: training loss ({m['train_end']:.3g}) is already far below "
+                f"validation ({m['val_end']:.3g}), so more capacity would widen that gap")
+    return _CAPACITY_FIX
+
+
 def _explain_above_baseline(m: dict[str, Any], th: Thresholds,
                             evidence: dict[str, Any]) -> Diagnosis:
     val_end, baseline = m["val_end"], m["baseline"]
@@ -339,7 +352,7 @@ def _explain_above_baseline(m: dict[str, Any], th: Thresholds,
         f"validation loss levelled off at {val_end:.3g}, "
         + ("above" if val_end > baseline else "hardly below")
         + f" the {m['baseline_name']}'s {baseline:.3g}",
-        _CAPACITY_FIX,
+        _plateau_fix(m),
         evidence,
     )
 
@@ -351,7 +364,7 @@ def _explain_above_reference(m: dict[str, Any], th: Thresholds,
         Label.UNDERFIT,
         f"validation loss levelled off at {val_end:.3g}, {val_end / ref - 1:.0%} "
         f"above the {ref:.3g} that the best comparable run reached",
-        _CAPACITY_FIX,
+        _plateau_fix(m),
         evidence,
     )
 

@@ -169,6 +169,21 @@ def _steps(times: np.ndarray) -> tuple[np.ndarray, str]:
     return t.as_unit("ns").asi8.astype(float), "ns"
 
 
+# Steps per season by the spacing of dated rows: (unit of `_steps`, step) -> season.
+SEASONS = {("months", 1): 12, ("months", 3): 4, ("ns", 7 * 86400e9): 52, ("ns", 86400e9): 7,
+           ("ns", 3600e9): 24}
+
+
+def season_of(times: np.ndarray | None) -> int | None:
+    """Steps in one season of evenly spaced dated rows (monthly 12, quarterly 4, weekly 52,
+    daily 7, hourly 24); None for other spacings, numbers, or no times."""
+    if times is None or len(times) < 2:
+        return None
+    numbers, unit = _steps(times)
+    step = float(np.median(np.diff(numbers)))
+    return SEASONS.get((unit, step))
+
+
 def _show_step(step: float, unit: str) -> str:
     if unit == "months":
         return {1: "1 month", 3: "a quarter", 12: "a year"}.get(int(step), f"{step:g} months")

@@ -37,7 +37,8 @@ def heldout_result(model: DeliveredModel, windows: Windows, trial: int
     out = {"trial": trial, "model": identity(model),
            "how": (model.meta.get("chosen") or {}).get("how", "best trial"),
            "trials": model.trials,
-           "loss": model.loss_name, "delivered": delivered, "repeats": repeats,
+           "loss": model.task.loss_label(model.config["loss"]), "delivered": delivered,
+           "repeats": repeats,
            "naive": windows.baseline(model.config["loss"], "test"),
            "baseline": model.task.baseline_name, "n_windows": windows.n_test}
     scores = model.scores_on(windows, "test")

@@ -62,6 +62,9 @@ STUDY_SPEC = "spec"
 # scored with: {"mse": ..., "mae": ...}, or {"cross-entropy": ...} for classes.
 STUDY_BASELINE = "baseline"
 STUDY_SEARCHED = "searched"  # names of the searched parameters: a whole configuration
+# Each loss a trial can be scored with -> that loss with its unit ("mse" -> "scaled mse": of
+# the targets scaled as they are trained; losses in the data's own units are in STUDY_WORTH)
+STUDY_UNITS = "units"
 # The best trial's delivered model scored once on the test split: {"trial", "loss",
 # "delivered", "repeats": [...], "naive": the baseline's loss, "baseline": its name,
 # "n_windows"}, and for classes "scores" and "majority" (the majority class's accuracy)
@@ -72,5 +75,9 @@ STUDY_TEST = "test"
 #  trial on each half]}, "val_loss", "best_trial_val_loss", "n_runs", "n_trials", "left_out",
 #  "intervals": {level: [scaled half-width per output]}}
 STUDY_DELIVERY = "delivery"
+# The delivered model beside the baselines on the same windows (see worth): {"model", "loss",
+# "unit", "targets", "left_out", "splits": {split: {name: {"loss", "units": {target: {...}}}}},
+# "coverage": {level: share of test targets inside}, "verdicts": {split: {"best", "skill", ...}}}
+STUDY_WORTH = "worth"
 
 METRIC_NAME = "score"  # the name of the study's one objective value, as Optuna shows it

@@ -241,13 +241,15 @@ class ForecastFigureData(NamedTuple):
 
     position: np.ndarray  # (n_rows,) of the value predicted: a time or a position
     target: np.ndarray  # NaN where unknown (the forecast past the end)
-    prediction: np.ndarray  # the repeats' mean
-    low: np.ndarray  # the repeats' lowest prediction
+    prediction: np.ndarray  # the members' (weighted) mean
+    low: np.ndarray  # the members' lowest prediction: the seeds' disagreement
     high: np.ndarray
     spans: list[tuple[str, Any, Any]]  # (split, first position, last position)
     title: str
     path: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None  # x, mean, low, high
     xlabel: str
+    # Prediction intervals, widest first: level in percent -> (lower, upper)
+    bands: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def forecast_figure_data(rows: Any, title: str) -> ForecastFigureData:
@@ -275,10 +277,14 @@ def forecast_figure_data(rows: Any, title: str) -> ForecastFigureData:
     for split in rows["split"].unique():
         at = rows.loc[rows["split"] == split, x]
         spans.append((str(split), at.min(), at.max()))
+    levels = sorted((c[len("lower_"):] for c in rows.columns if c.startswith("lower_")),
+                    key=float, reverse=True)
+    bands = {level: (rows[f"lower_{level}"].to_numpy(float),
+                     rows[f"upper_{level}"].to_numpy(float)) for level in levels}
     return ForecastFigureData(rows[x].to_numpy(), rows["target"].to_numpy(float),
                               rows["prediction"].to_numpy(float),
                               rows["lowest"].to_numpy(float), rows["highest"].to_numpy(float),
-                              spans, title, path, x)
+                              spans, title, path, x, bands)
 
 
 def draw_forecast(data: ForecastFigureData) -> Any:
@@ -293,9 +299,12 @@ def draw_forecast(data: ForecastFigureData) -> Any:
     for split, first, last in data.spans:
         if split in SPLIT_SHADES:
             ax.axvspan(first, last, color=SPLIT_SHADES[split], alpha=0.08, label=split)
+    for i, (level, (low, high)) in enumerate(data.bands.items()):
+        ax.fill_between(data.position, low, high, color="tab:blue", alpha=0.12 + 0.1 * i, lw=0,
+                        label=f"{level}% prediction interval")
     ax.plot(data.position, data.target, color="black", lw=1, label="target")
     ax.fill_between(data.position, data.low, data.high, color=VAL_COLOR, alpha=0.3, lw=0,
-                    label="repeats' range")
+                    label="seeds' disagreement (members' range)")
     one_step = "prediction (mean of repeats)" if data.path is None else \
         "one step ahead (mean of repeats)"
     ax.plot(data.position, data.prediction, color=VAL_COLOR, lw=1.2, label=one_step)

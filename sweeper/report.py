@@ -85,11 +85,13 @@ def best_summary(study: optuna.Study) -> str:
     best = Record.of(min(complete, key=lambda t: t.value))
     params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                        for k, v in best.params.items())
+    loss = best.config.get("loss", "mse")
+    unit = (study.user_attrs.get(keys.STUDY_UNITS) or {}).get(loss, loss)
     lines = [
         f"Best trial: #{best.number}  score {best.value:.4g} = validation loss "
         f"{best.number_of(keys.VAL_LOSS):.4g} + penalty {best.get(keys.PENALTY, 0.0):.4g} "
         f"(overfit gap {best.get(keys.OVERFIT_GAP, 0.0):.4g}, spread "
-        f"{best.get(keys.SPREAD, 0.0):.4g})",
+        f"{best.get(keys.SPREAD, 0.0):.4g}; {unit})",
         f"  params:         {params}",
         f"  diagnosis:      {best.label}: {best.get(keys.REASON)}",
         f"  recommendation: {best.get(keys.RECOMMENDATION)}",
@@ -127,13 +129,15 @@ def delivery_line(choice: dict | None, best: int) -> str | None:
 
 
 def write_report(study: optuna.Study, out: Path, test: dict | None = None,
-                 figure: tuple[str, Any] | None = None) -> str:
+                 figure: tuple[str, Any] | None = None, card: dict | None = None) -> str:
     """Write trials.csv and figures into `out` (replacing what an earlier report wrote there);
-    return the text report. `test` is the test split's result and `figure` (file name,
-    Figure) the best trial's delivered model on the study's data, when there are."""
+    return the text report. `test` is the test split's result, `figure` (file name, Figure)
+    the delivered model on the study's data, and `card` the delivered model beside the
+    baselines (see worth), when there are."""
     from .holdout import heldout_sentence
     from .plots import draw_curves, save_png
     from .review import complete_trials, study_figures, trial_figure_data
+    from .worth import lines as worth_lines
 
     out.mkdir(parents=True, exist_ok=True)
     for pattern in WRITES:
@@ -155,6 +159,8 @@ def write_report(study: optuna.Study, out: Path, test: dict | None = None,
     ]
     if test:
         lines.append(f"  test split:     {heldout_sentence(test)}")
+    if card:
+        lines += ["", *worth_lines(card, with_warnings=False)]
     problems = [r for r in records if r.state in ("fail", "pruned")]
     if problems:
         retries = {r.retry_of: r for r in records if r.retry_of is not None}

@@ -34,6 +34,7 @@ from .plots import (
     save_png,
 )
 from .record import Record
+from .worth import lines, warnings
 
 BEST_FOR_FIGURE = 3  # trials in the study's "multiple runs" figure
 # What the score's validation loss is, by Study.validation (see objective).
@@ -161,8 +162,14 @@ def publish_forecast(study: optuna.Study, artifacts: str, base_dir: Path | None 
 
 
 def study_note(spec: dict[str, Any], baseline: dict[str, float],
-               baseline_name: str = "naive forecast") -> str:
-    """Markdown: how the study scores its trials, its task's baseline, and its spec."""
+               baseline_name: str = "naive forecast", card: dict[str, Any] | None = None
+               ) -> str:
+    """Markdown: how the study scores its trials, its task's baseline, the delivered model
+    beside the baselines once there is one (`card`, see worth), and the spec."""
+    worth = [] if not card else [
+        "## The delivered model", "",
+        *(f"**{line}**" for line in warnings(card)), "",
+        "```", *lines(card, with_warnings=False), "```", ""]
     return "\n".join([
         f"## sweeper study {spec.get('name')}",
         "",
@@ -173,6 +180,7 @@ def study_note(spec: dict[str, Any], baseline: dict[str, float],
         f"{baseline_name}'s validation loss: "
         + ", ".join(f"{k} {v:.4g}" for k, v in baseline.items()) + ".",
         "",
+        *worth,
         "```json",
         json.dumps(spec, indent=2),
         "```",
@@ -182,6 +190,13 @@ def study_note(spec: dict[str, Any], baseline: dict[str, float],
 def publish_study_note(study: optuna.Study, spec: dict[str, Any],
                        baseline: dict[str, float], baseline_name: str) -> None:
     _save_note(study, study_note(spec, baseline, baseline_name))
+
+
+def publish_worth(study: optuna.Study, card: dict[str, Any]) -> None:
+    """The study note again, with the delivered model beside the baselines and any warning."""
+    _save_note(study, study_note(study.user_attrs.get(keys.STUDY_SPEC) or {},
+                                 study.user_attrs.get(keys.STUDY_BASELINE) or {},
+                                 card.get("baseline_name", "naive forecast"), card))
 
 
 def complete_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:

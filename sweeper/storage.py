@@ -388,8 +388,10 @@ def open_study(
     baseline: dict[str, float],
     warn: Callable[[str], None] | None = None,
     searched: list[str] | None = None,
+    units: dict[str, str] | None = None,
 ) -> tuple[optuna.Study, bool]:
-    """Create the study or load it to resume; returns (study, resumed)."""
+    """Create the study or load it to resume; returns (study, resumed). `units` names each
+    loss's unit (keys.STUDY_UNITS)."""
     storage = make_storage(url, warn=warn)
     resumed = name in {s.study_name for s in optuna.get_all_study_summaries(storage)}
     study = optuna.create_study(
@@ -404,6 +406,8 @@ def open_study(
         store_study_attr(study, keys.STUDY_BASELINE, baseline)
     if searched is not None and study.user_attrs.get(keys.STUDY_SEARCHED) != searched:
         store_study_attr(study, keys.STUDY_SEARCHED, searched)
+    if units is not None and study.user_attrs.get(keys.STUDY_UNITS) != units:
+        store_study_attr(study, keys.STUDY_UNITS, units)
     return study, resumed
 
 

@@ -75,8 +75,10 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
     # The task's baseline on validation, under each loss the task can be scored with.
     baseline = {loss: windows.baseline(loss) for loss in windows.task.loss_names}
     lines = OutageLines(out)  # the main process and its workers say an outage once
+    units = {loss: windows.task.loss_label(loss) for loss in ("mse", "mae")}
     study, resumed = open_study(spec.name, storage_url, pruner, spec.to_dict(), baseline,
-                                lambda line: lines(None, line), sorted(spec.space.searched()))
+                                lambda line: lines(None, line), sorted(spec.space.searched()),
+                                units)
     store = artifact_store(artifacts) if artifacts else None
     if store is not None and not resumed:
         publish_study_note(study, spec.to_dict(), baseline, windows.task.baseline_name)
@@ -139,7 +141,7 @@ def work(spec: Study, windows: Windows, device: torch.device, storage_url: str,
     objective = TrialObjective(spec, windows, device,
                                on_epoch=_epoch_progress if show_epochs else None, store=store)
     after = AfterTrial(out, spec.n_trials, spec.max_failures, show_epochs, store,
-                       spec.keep_models)
+                       spec.keep_models, windows.task.loss_label)
     while True:
         release_signals()
         finished, running = count_trials(study)
@@ -182,8 +184,9 @@ class AfterTrial:
 
     def __init__(self, out: Callable[[str], None], n_trials: int, max_failures: int,
                  clear_line: bool, store: FileSystemArtifactStore | None = None,
-                 keep_models: int = 5) -> None:
+                 keep_models: int = 5, unit: Callable[[str], str] = str) -> None:
         self.out, self.n_trials, self.clear_line = out, n_trials, clear_line
+        self.unit = unit  # a configuration's loss name -> the loss with its unit
         self.max_failures = max_failures
         self.store, self.keep_models = store, keep_models
         self.failures = 0  # in a row
@@ -222,7 +225,8 @@ class AfterTrial:
         if rec.state == "complete":
             what = (f"{rec.label or '?':8s} score {rec.value:.4g} = val "
                     f"{rec.number_of(keys.VAL_LOSS):.4g} + penalty "
-                    f"{rec.number_of(keys.PENALTY):.4g}"
+                    f"{rec.number_of(keys.PENALTY):.4g} "
+                    f"({self.unit(rec.config.get('loss', 'mse'))})"
                     + "".join(f", {k.replace('_', '-')} {v:.3f}"
                               for k, v in rec.delivered_scores.items()))
         elif rec.state == "pruned":

@@ -65,6 +65,7 @@ class Task(Protocol):
     @property
     def input_shape(self) -> tuple[int, int]: ...
     def loss_name(self, configured: str) -> str: ...
+    def loss_label(self, configured: str) -> str: ...
     def member_loss(self, name: str, pred: Any, y: Any) -> Any: ...
     def metrics(self, pred: Any, y: Any) -> dict[str, Any]: ...
     def loss(self, name: str, pred: np.ndarray, y: np.ndarray) -> float: ...
@@ -73,6 +74,9 @@ class Task(Protocol):
     def baseline(self, name: str, x: np.ndarray, y: np.ndarray, train_y: np.ndarray
                  ) -> float: ...
     def baseline_scores(self, y: np.ndarray) -> dict[str, float]: ...
+    def baselines(self, windows: Any, loss: str) -> Any: ...
+    def in_units(self, pred: np.ndarray, y: np.ndarray, series: np.ndarray
+                 ) -> dict[str, dict[str, float]]: ...
     def encode_inputs(self, values: np.ndarray, row: int = 0) -> np.ndarray: ...
     def encode_targets(self, values: np.ndarray) -> np.ndarray: ...
     def inverse(self, pred: np.ndarray, series: np.ndarray | None) -> np.ndarray: ...
@@ -87,6 +91,26 @@ class Task(Protocol):
 def scaled(values: np.ndarray, offset: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Raw values as the model reads them, float32: one formula for fitting and predicting."""
     return ((values - offset) / scale).astype(np.float32)
+
+
+def _scaled_label(loss: str, offset: np.ndarray, scale: np.ndarray) -> str:
+    """The loss a model of numbers trains on, with its unit: of the scaled targets, unless
+    the scaler leaves them as they are."""
+    plain = np.allclose(offset, 0.0) and np.allclose(scale, 1.0)
+    return loss if plain else f"scaled {loss}"
+
+
+def _errors(pred: np.ndarray, truth: np.ndarray, targets: tuple[str, ...]
+            ) -> dict[str, dict[str, float]]:
+    """{target: {"mse", "rmse", "mae"}} of predictions against the truth, both in the data's
+    units with targets on the last axis."""
+    err = (pred - truth).reshape(-1, len(targets))
+    out = {}
+    for j, name in enumerate(targets):
+        mse = float(np.mean(err[:, j] ** 2)) if len(err) else float("nan")
+        out[name] = {"mse": mse, "rmse": float(np.sqrt(mse)),
+                     "mae": float(np.mean(np.abs(err[:, j]))) if len(err) else float("nan")}
+    return out
 
 
 def _bands(center: np.ndarray, intervals: dict[float, np.ndarray] | None,
@@ -163,6 +187,10 @@ class Forecast:
     def loss_name(self, configured: str) -> str:
         return configured
 
+    def loss_label(self, configured: str) -> str:
+        t = len(self.targets)
+        return _scaled_label(configured, self.offset[:, :t], self.scale[:, :t])
+
     def metrics(self, pred: Any, y: Any) -> dict[str, Any]:
         return {}
 
@@ -196,6 +224,21 @@ class Forecast:
 
     def baseline_scores(self, y: np.ndarray) -> dict[str, float]:
         return {}
+
+    def baselines(self, windows: Any, loss: str) -> Any:
+        """What a forecaster gets without sweeper on these windows (see baselines)."""
+        from .baselines import for_numbers
+
+        return for_numbers(windows.split("train"), windows.split("val"), self.horizon,
+                           len(self.targets), windows.season,
+                           lambda p, y: self.loss(loss, p, y), self.window)
+
+    def in_units(self, pred: np.ndarray, y: np.ndarray, series: np.ndarray
+                 ) -> dict[str, dict[str, float]]:
+        """MSE, RMSE and MAE per target in the data's own units, over every window and step,
+        of a scaled prediction (n, n_outputs) against scaled targets, per window's series."""
+        return _errors(self.inverse(pred, series), self.inverse(y.astype(np.float64), series),
+                       self.targets)
 
     def encode_inputs(self, values: np.ndarray, row: int = 0) -> np.ndarray:
         """A series' values (n_steps, columns), scaled with that series' (`row`) scaler."""
@@ -431,6 +474,9 @@ class Classify(_PerSequence):
     def loss_name(self, configured: str) -> str:
         return "cross-entropy"  # whatever the configuration's regression loss says
 
+    def loss_label(self, configured: str) -> str:
+        return "cross-entropy"
+
     def loss(self, name: str, pred: np.ndarray, y: np.ndarray) -> float:
         return cross_entropy(pred, y)
 
@@ -457,6 +503,18 @@ class Classify(_PerSequence):
     def baseline_scores(self, y: np.ndarray) -> dict[str, float]:
         """The majority class's accuracy on labels y, to hold the model's accuracy against."""
         return {"majority": self.majority(y)}
+
+    def baselines(self, windows: Any, loss: str) -> Any:
+        """The majority class and a linear classifier on these windows (see baselines)."""
+        from .baselines import for_classes
+
+        return for_classes(windows.split("train"), windows.split("val"), self.prior,
+                           lambda p, y: self.loss(loss, p, y))
+
+    def in_units(self, pred: np.ndarray, y: np.ndarray, series: np.ndarray
+                 ) -> dict[str, dict[str, float]]:
+        """Accuracy (and macro-F1 for unbalanced classes) of logits against labels."""
+        return {"class": self.scores(pred, y)}
 
     def encode_targets(self, values: np.ndarray) -> np.ndarray:
         """Class labels 0..k-1 as the float column (n, 1) the windows hold."""
@@ -542,6 +600,9 @@ class Regress(_PerSequence):
     def loss_name(self, configured: str) -> str:
         return configured
 
+    def loss_label(self, configured: str) -> str:
+        return _scaled_label(configured, self.y_offset, self.y_scale)
+
     def metrics(self, pred: Any, y: Any) -> dict[str, Any]:
         return {}
 
@@ -559,6 +620,19 @@ class Regress(_PerSequence):
         if len(y) == 0:
             return float("nan")
         return self.loss(name, np.tile(train_y.mean(axis=0), (len(y), 1)), y)
+
+    def baselines(self, windows: Any, loss: str) -> Any:
+        """The training mean and a linear model of the sequences (see baselines)."""
+        from .baselines import for_numbers
+
+        return for_numbers(windows.split("train"), windows.split("val"), 1, self.n_targets,
+                           None, lambda p, y: self.loss(loss, p, y))
+
+    def in_units(self, pred: np.ndarray, y: np.ndarray, series: np.ndarray
+                 ) -> dict[str, dict[str, float]]:
+        """MSE, RMSE and MAE per output in the data's own units."""
+        return _errors(self.inverse(pred, None), self.inverse(y.astype(np.float64), None),
+                       self.targets)
 
     def encode_targets(self, values: np.ndarray) -> np.ndarray:
         """Numbers (n, outputs), scaled per output with the training sequences' scaler."""

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .data import SEQUENCES, VALUE, Data
-from .frames import Series, load_frame, read_csv, roles, series_of
+from .frames import Series, load_frame, read_csv, roles, season_of, series_of
 from .sequences import SequenceSet, check_x, read_npz, read_set
 from .task import Classify, Forecast, Regress, Task, scaled
 from .validate import SpecError, did_you_mean
@@ -64,6 +64,7 @@ class Windows:
     val_at: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), int))
     test_at: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), int))
     summary: str = ""  # what was read, for the sweep's start-up lines
+    season: int | None = None  # steps in one season, where the data have one (Data.season)
 
     @property
     def n_train(self) -> int:
@@ -230,6 +231,7 @@ def make_windows(series: Any, data: Data, name: str = "series") -> Windows:
     targets = tuple(data.target or ()) or (VALUE,)
     past, future = tuple(data.past_covariates), tuple(data.future_covariates)
     w, h, nt = data.window, data.horizon, len(targets)
+    season = data.season
     names = [*targets, *past, *future]
     parts: dict[str, list[tuple[np.ndarray, ...]]] = {s: [] for s in SPLITS}
     offsets, scales = [], []
@@ -260,7 +262,7 @@ def make_windows(series: Any, data: Data, name: str = "series") -> Windows:
         raise SpecError(f"the data {name!r} gives {windows.n_train} training windows; it needs "
                         "at least 2 (more rows, a shorter window or horizon, or smaller split "
                         "fractions).")
-    return windows
+    return dataclasses.replace(windows, season=season)
 
 
 def _stack(parts: dict[str, list[tuple[np.ndarray, ...]]], task: Task, name: str,
@@ -307,7 +309,8 @@ def prepare(data: Data, base_dir: Path | None = None, seed: int = 0) -> Windows:
     windows = make_windows(series, dataclasses.replace(
         data, target=list(roles(data, frame, where)[0])), name)
     return dataclasses.replace(windows, summary=describe_read(data, frame, series, windows,
-                                                             name))
+                                                             name),
+                               season=data.season or season_of(series[0].times))
 
 
 def _columns_scaler(values: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:

@@ -56,10 +56,10 @@ def model_file(root, number):
     return root / "runs/model_toy/artifacts" / trial.user_attrs[keys.MODEL]["artifact_id"]
 
 
-def test_the_model_is_the_repeats_at_their_best_epochs(study_dir):
+def test_a_trials_model_is_its_repeats_at_their_best_epochs(study_dir):
     study = stored(study_dir)
     best = study.best_trial
-    model = sweeper.load_model(str(study_dir / "model_toy.py"))
+    model = sweeper.load_model(str(study_dir / "model_toy.py"), trial=best.number)
     assert model.meta["trial"] == best.number and model.n_repeats == 2
     assert model.config == best.user_attrs[keys.CONFIG]
     # The same seeds retrained give the same checkpoints.
@@ -76,11 +76,11 @@ def test_the_model_is_the_repeats_at_their_best_epochs(study_dir):
             torch.testing.assert_close(kept[name], value, rtol=1e-4, atol=1e-6)
 
 
-def test_predict_is_the_mean_of_the_members_in_original_units(study_dir):
+def test_predict_is_the_weighted_mean_of_the_members_in_original_units(study_dir):
     model = sweeper.load_model(str(study_dir / "model_toy.py"))
     rows = model.predict()
     members = model.predict_members()
-    np.testing.assert_allclose(rows["prediction"], members.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(rows["prediction"], model.weights @ members, rtol=1e-6)
     np.testing.assert_allclose(rows["lowest"], members.min(axis=0))
     np.testing.assert_allclose(rows["highest"], members.max(axis=0))
     series, _ = load_series(load_study_file(study_dir / "model_toy.py").data)
@@ -122,8 +122,8 @@ def test_predict_writes_a_csv_and_a_figure(study_dir, capsys):
     out = capsys.readouterr().out
     assert "forecast (position 601): " in out and "wrote runs/model_toy/predictions.csv" in out
     rows = pd.read_csv(study_dir / "runs/model_toy/predictions.csv")
-    assert list(rows.columns) == ["position", "split", "target", "prediction", "lowest",
-                                  "highest"]
+    assert list(rows.columns) == ["position", "split", "target", "prediction", "lower_80",
+                                  "upper_80", "lower_95", "upper_95", "lowest", "highest"]
     assert (study_dir / "runs/model_toy/predictions.png").read_bytes()[:4] == b"\x89PNG"
     pd.DataFrame({"value": np.sin(np.arange(20.0))}).to_csv("new.csv", index=False)
     assert main(["predict", str(study_dir / "model_toy.py"), "--data", "new.csv", "--out",
@@ -131,11 +131,13 @@ def test_predict_writes_a_csv_and_a_figure(study_dir, capsys):
     assert "15 windows on new.csv (15 rows): 14 new, 1 future" in capsys.readouterr().out
 
 
-def test_the_test_split_is_scored_once_for_the_best_trial_and_stored(study_dir, capsys):
+def test_the_test_split_is_scored_once_for_the_delivered_model_and_stored(study_dir, capsys):
     study = stored(study_dir)
     test = study.user_attrs[keys.STUDY_TEST]
     assert test["trial"] == study.best_trial.number and test["n_windows"] > 0
-    assert len(test["repeats"]) == 2 and test["naive"] > 0
+    delivered = sweeper.load_model(str(study_dir / "model_toy.py"))
+    assert len(test["repeats"]) == delivered.n_repeats and test["naive"] > 0
+    assert test["trials"] == delivered.trials
     assert main(["report", str(study_dir / "model_toy.py")]) == 0
     assert "test windows, scored once and never used to choose" in capsys.readouterr().out
     from optuna_dashboard._note import get_note_from_system_attrs
@@ -291,15 +293,16 @@ def test_several_series_covariates_and_steps_predict_in_long_format(in_sites):
     model = sweeper.load_model(str(sites / "sites_toy.py"))
     rows = model.predict()
     assert list(rows.columns) == ["series", "time", "step", "split", "target", "prediction",
-                                  "lowest", "highest"]
+                                  "lower_80", "upper_80", "lower_95", "upper_95", "lowest",
+                                  "highest"]
     assert set(rows["series"]) == {"north", "south"} and set(rows["step"]) == {1, 2, 3, 4}
     # Every window forecasts 4 steps at once, each at its own time, in each series' own units.
     first = rows[(rows["series"] == "south")].head(4)
     assert list(pd.to_datetime(first["time"]).diff().dropna()) == [pd.Timedelta(hours=1)] * 3
     assert abs(rows[rows["series"] == "south"]["prediction"].mean() - 80) < 15
     assert "future" not in set(rows["split"])  # future covariates come with new data only
-    members = model.predict_members()
-    np.testing.assert_allclose(rows["prediction"], members.mean(axis=0), rtol=1e-6)
+    members = model.predict_members()  # the delivered prediction is their weighted mean
+    np.testing.assert_allclose(rows["prediction"], model.weights @ members, rtol=1e-6)
 
 
 def test_new_data_gives_the_future_covariates_of_the_forecast_period(in_sites, capsys):
