@@ -83,7 +83,7 @@ def warnings(card: dict[str, Any]) -> list[str]:
             continue
         out.append(f"warning: the delivered model does not beat the {v['best']} baseline on "
                    f"the {SPLIT_NAMES[split]} windows: {card['unit']} {v['loss']:.4g} against "
-                   f"{v['best_loss']:.4g}, {-v['skill']:.1%} worse. Look at the baselines "
+                   f"{v['best_loss']:.4g} ({_skill(v)}). Look at the baselines "
                    "above and at the data before using it; a wider search space, more data or "
                    "another window may help.")
     return out
@@ -99,18 +99,21 @@ def lines(card: dict[str, Any], with_warnings: bool = True) -> list[str]:
     metrics = [m for m in next(iter(first[DELIVERED]["units"].values())) if m != "mse"]
     for target in card["targets"] if card["targets"] != ["class"] else ["class"]:
         unit = "" if target == "class" else f" ({target}, in its own units)"
-        head = "".join(f"{SHORT[s] + ' ' + _name(m):>12}" for s in splits for m in metrics)
+        head = "".join(f"{SHORT[s] + ' ' + _name(m):>15}" for s in splits for m in metrics)
         out.append(f"  {'':26}{head}{unit}")
         for name in first:
-            cells = "".join(f"{_num(_cell(card, s, name, target, m)):>12}"
+            cells = "".join(f"{_num(_cell(card, s, name, target, m)):>15}"
                             for s in splits for m in metrics)
             out.append(f"  {name:26}{cells}")
     for split, v in card["verdicts"].items():
         if v.get("best") is None:
             continue
+        measured = f"{card['unit']} {v['loss']:.4g} against {v['best_loss']:.4g}"
         out.append(f"Skill on {SPLIT_NAMES[split]}: {v['skill']:+.1%} against the best "
-                   f"baseline, {v['best']} ({card['unit']} {v['loss']:.4g} against "
-                   f"{v['best_loss']:.4g}; positive: the model's loss is lower).")
+                   f"baseline, {v['best']} ({measured}; positive: the model's loss is lower)."
+                   if v["skill"] >= -1.0 else
+                   f"Skill on {SPLIT_NAMES[split]}: none; its loss is {_skill(v)}, "
+                   f"{v['best']} ({measured}).")
     if card.get("coverage"):
         out.append("Prediction intervals on the test windows: " + ", ".join(
             f"{float(level):.0%} intervals hold {share:.1%} of the targets"
@@ -123,6 +126,14 @@ def lines(card: dict[str, Any], with_warnings: bool = True) -> list[str]:
 def _cell(card: dict[str, Any], split: str, name: str, target: str, metric: str) -> Any:
     return ((card["splits"][split].get(name) or {}).get("units", {}).get(target) or {}).get(
         metric)
+
+
+def _skill(v: dict[str, Any]) -> str:
+    """The skill as a signed percentage, or as a multiple of the baseline's loss where the
+    model's is more than twice it."""
+    if v["skill"] < -1.0:
+        return f"{v['loss'] / v['best_loss']:.1f} times the best baseline's"
+    return f"{v['skill']:+.1%}"
 
 
 def _name(metric: str) -> str:
