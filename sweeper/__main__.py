@@ -226,12 +226,13 @@ def _say_end(args: argparse.Namespace, s: _Sweep, study: Any) -> None:
     import shlex
 
     from .holdout import heldout_sentence, score_heldout
-    from .report import best_summary, format_table, trial_table
+    from .report import best_summary, format_table, trial_table, units_caption
     from .review import publish_forecast, publish_test, publish_worth
     from .storage import redact
 
     print()
     print(format_table(trial_table(study)))
+    print(units_caption(study))
     print()
     print(best_summary(study))
     card = _worth(args, s.spec, study, s.windows, s.artifacts)

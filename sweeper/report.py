@@ -106,13 +106,22 @@ def best_summary(study: optuna.Study) -> str:
                      f"{delivered['val_loss']:.4g}{scores}"
                      + (f"; file {model['file']} ({model['bytes'] / 1e6:.2f} MB)" if model
                         else "; no model file (the sweep ran without an artifact folder)"))
-    line = delivery_line(study.user_attrs.get(keys.STUDY_DELIVERY), best.number)
+    line = delivery_line(study.user_attrs.get(keys.STUDY_DELIVERY), best.number, unit)
     if line:
         lines.append(f"  delivered:      {line}")
     return "\n".join(lines)
 
 
-def delivery_line(choice: dict | None, best: int) -> str | None:
+def units_caption(study: optuna.Study) -> str:
+    """What the losses in the trial table and the trial lines are measured in."""
+    named = study.user_attrs.get(keys.STUDY_UNITS) or {}
+    used = {Record.of(t).config.get("loss", "mse") for t in study.get_trials(deepcopy=False)}
+    units = sorted({named.get(loss, loss) for loss in used}) or ["loss"]
+    return (f"(Losses above: {' or '.join(units)}, as the sweep minimizes them; the data's own "
+            "units are in the comparison with the baselines.)")
+
+
+def delivery_line(choice: dict | None, best: int, unit: str = "") -> str | None:
     """What the sweep delivers, when it chose it around trial `best` (see selection)."""
     if not choice or choice.get("best_trial") != best:
         return None
@@ -123,7 +132,7 @@ def delivery_line(choice: dict | None, best: int) -> str | None:
                  + ", ".join(f"#{t}" for t in trials))
     loss = (f"validation loss {choice['val_loss']:.4g}" if choice["how"] == "best trial" else
             f"validation loss {choice['val_loss']:.4g} (the best trial's alone "
-            f"{choice['best_trial_val_loss']:.4g})")
+            f"{choice['best_trial_val_loss']:.4g})") + (f", {unit}" if unit else "")
     return (f"{what}, chosen from {choice['n_runs']} kept runs of {choice['n_trials']} trials "
             f"on validation: {loss}; {choice['reason']}")
 
@@ -154,6 +163,7 @@ def write_report(study: optuna.Study, out: Path, test: dict | None = None,
            if labels else ""),
         "",
         format_table(trial_table(study)),
+        units_caption(study),
         "",
         best_summary(study),
     ]
