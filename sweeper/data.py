@@ -258,13 +258,10 @@ def as_arrays(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         raise SpecError(f"Data.x must have shape (n, time, features), but got shape "
                         f"{xa.shape}" + (" (one feature? add it as a last axis of size 1)"
                                          if xa.ndim == 2 else "") + ".")
-    try:
-        ya = np.asarray(y)
-        if ya.dtype.kind not in "iuf b":
-            ya = ya.astype(float)
-    except (TypeError, ValueError):
-        raise must("Data.y", "numbers, one label or value per sequence", type(y).__name__) \
-            from None
+    ya = np.asarray(y)
+    if ya.dtype.kind not in "iufbUSO":
+        raise must("Data.y", "one label (a name, a number or True/False) or row of numbers per "
+                   "sequence", f"an array of {ya.dtype}")
     if ya.ndim not in (1, 2) or len(ya) != len(xa):
         raise SpecError(f"Data.y must hold one label (or row of numbers) per sequence of x: x "
                         f"has {len(xa)} sequences, but y has shape {ya.shape}.")

@@ -9,7 +9,9 @@ trial, and its configuration is queued to run again.
 Signals: the first Ctrl-C (SIGINT) or SIGTERM raises KeyboardInterrupt (or `Terminated`) in the
 worker, which fails its running trial with that reason and stops; further ones are ignored
 while it stores that. A signal that arrives while Optuna creates a trial is held until the
-objective has that trial in hand, so that no trial is left RUNNING by a clean stop.
+objective has that trial in hand, so that no trial is left RUNNING by a clean stop. A process
+can stop itself the same way with a reason of its own (`terminate`): a worker whose main process
+is gone (see workers) fails its trial with "terminated: the main process (pid N) is gone".
 
 Used by the trial (stamp, heartbeat), the sweep (reclaiming) and the process pool (signals); it
 imports none of them.
@@ -49,12 +51,28 @@ def exit_code(exc: BaseException) -> int:
 
 
 def interrupt_reason(exc: BaseException) -> str:
-    return ("terminated (SIGTERM) while running" if isinstance(exc, Terminated)
-            else "interrupted (Ctrl-C / SIGINT) while running")
+    if isinstance(exc, Terminated):
+        return f"terminated: {exc.args[0]}" if exc.args else "terminated (SIGTERM) while running"
+    return "interrupted (Ctrl-C / SIGINT) while running"
+
+
+# Why this process sent itself SIGTERM (`terminate`); None for a SIGTERM from outside.
+_terminating: dict[str, str | None] = {"why": None}
+
+
+def terminate(why: str) -> None:
+    """Stop this process as SIGTERM from outside does (the path that fails the running trial,
+    queues its configuration and stops), with `why` as the reason its trial is failed with.
+    Safe from any thread: the signal's handler runs in the main thread."""
+    _terminating["why"] = why
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _raised(signum: int) -> KeyboardInterrupt:
-    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+    if signum != signal.SIGTERM:
+        return KeyboardInterrupt()
+    why = _terminating["why"]
+    return Terminated(why) if why else Terminated()
 
 
 # While Optuna creates a trial or stores its end, a signal is held here instead of raised:

@@ -330,41 +330,51 @@ class ConfusionData(NamedTuple):
     """Counts of (true class, predicted class) for one split."""
 
     counts: np.ndarray  # (n_classes, n_classes): rows true, columns predicted
+    names: list[str]  # each class's label, as the data gave it
     title: str
+    subtitle: str  # which split, how many sequences, the accuracy
 
 
 def confusion_data(rows: Any, split: str, title: str) -> ConfusionData:
-    """From a classification model's `predict` table (label, prediction per sequence)."""
+    """From a classification model's `predict` table (label, prediction and p_<class> per
+    sequence): the counts on `split` (every row when the table has no such split)."""
     part = rows[rows["split"] == split] if split in set(rows["split"]) else rows
-    k = sum(c.startswith("p_") for c in rows.columns)
-    counts = np.zeros((k, k), dtype=int)
-    for true, pred in zip(part["label"].astype(int), part["prediction"].astype(int),
-                          strict=True):
-        counts[true, pred] += 1
+    names = [c[len("p_"):] for c in rows.columns if c.startswith("p_")]
+    index = {name: i for i, name in enumerate(names)}
+    counts = np.zeros((len(names), len(names)), dtype=int)
+    if "label" in part:
+        for true, pred in zip(part["label"], part["prediction"], strict=True):
+            counts[index[str(true)], index[str(pred)]] += 1
     accuracy = np.trace(counts) / max(1, counts.sum())
-    return ConfusionData(counts, f"{title}: {split}, accuracy {accuracy:.3f}")
+    which = split if split in set(rows["split"]) else "every"
+    return ConfusionData(counts, names, title,
+                         f"{which} sequences ({counts.sum()}): accuracy {accuracy:.3f}")
 
 
 def draw_confusion(data: ConfusionData) -> Any:
+    """The confusion matrix with the classes' names on both axes, big enough to read."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
     k = len(data.counts)
-    fig = Figure(figsize=(1.2 + 0.5 * k, 1.0 + 0.5 * k), layout="constrained")
+    side = max(4.5, 0.45 * k + 2.5)
+    fig = Figure(figsize=(side + 0.8, side), layout="constrained")
     ax = fig.subplots()
     ax.imshow(data.counts, cmap="Blues")
     for i in range(k):
         for j in range(k):
             if data.counts[i, j]:
-                ax.text(j, i, str(data.counts[i, j]), ha="center", va="center", fontsize=8,
+                ax.text(j, i, str(data.counts[i, j]), ha="center", va="center", fontsize=9,
                         color="white" if data.counts[i, j] > data.counts.max() / 2 else "black")
-    ax.set_xticks(range(k))
-    ax.set_yticks(range(k))
+    ax.set_xticks(range(k), data.names, rotation=45 if max(map(len, data.names)) > 3 else 0,
+                  ha="right" if max(map(len, data.names)) > 3 else "center")
+    ax.set_yticks(range(k), data.names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    ax.set_title(data.title, fontsize=9)
+    fig.suptitle("\n".join(textwrap.wrap(data.title, 60)), fontsize=10)
+    ax.set_title(data.subtitle, fontsize=9)
     return fig
 
 

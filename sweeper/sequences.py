@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,18 +40,23 @@ def load_sequences(data: Data, base_dir: Path | None = None
     return read_npz(path, "Data.source ")
 
 
-def read_npz(path: Path, what: str = "") -> tuple[np.ndarray, np.ndarray, str, str]:
-    """(x, y, short name, where) of an .npz file holding arrays x and y; `what` names the
-    file's role in messages (e.g. "Data.source ")."""
+def read_npz(path: Path, what: str = "", need_y: bool = True
+             ) -> tuple[np.ndarray, np.ndarray | None, str, str]:
+    """(x, y, short name, where) of an .npz file holding arrays x and y (without `need_y`,
+    x alone: y is not read, and None); `what` names the file's role in messages (e.g.
+    "Data.source ")."""
     if not path.is_file():
         raise SpecError(f"{what}{path}: no such data file.")
     try:
         with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in ("x", "y") if k not in npz.files]
+            missing = [k for k in ("x", "y") if k not in npz.files and (need_y or k == "x")]
             if missing:
                 raise SpecError(f"{what}{path.name} holds {', '.join(npz.files) or 'no '}"
                                 f" arrays but not {' and '.join(missing)}; save it with "
                                 "numpy.savez(path, x=..., y=...).")
+            if not need_y:
+                x = as_arrays(npz["x"], np.zeros(len(npz["x"])))[0]
+                return x, None, path.stem, path.name
             return (*as_arrays(npz["x"], npz["y"]), path.stem, path.name)
     except SpecError:
         raise
@@ -73,30 +79,30 @@ def check_x(x: np.ndarray, where: str) -> None:
                         "drop them before sweeping.")
 
 
-def class_labels(y: np.ndarray, where: str) -> np.ndarray:
-    """y as integer classes 0..k-1, every one of them present; SpecError otherwise."""
+def class_labels(y: np.ndarray, where: str) -> tuple[np.ndarray, tuple[Any, ...]]:
+    """(each sequence's class as 0..k-1, the classes): the classes are y's sorted distinct
+    labels, whatever they are (names, numbers in any range, True/False); SpecError for a
+    missing label or fewer than two classes."""
     if y.ndim != 1:
         raise SpecError(f"Data.y in {where} must hold one class label per sequence, but has "
                         f"shape {y.shape}.")
-    values = y.astype(float)
-    bad = np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))
-    if bad.size:
-        raise SpecError(f"Data.y in {where} must hold whole-number class labels 0..k-1, but "
-                        f"sequence {bad[0] + 1} has {y[bad[0]].item()!r}.")
-    labels = values.astype(int)
-    present = set(np.unique(labels).tolist())
-    k = max(present) + 1 if present else 0
-    absent = sorted(set(range(k)) - present)
-    if min(present, default=0) < 0 or absent:
-        raise SpecError(f"Data.y in {where} must number its classes 0..k-1 with every class "
-                        f"present, but got labels {', '.join(map(str, sorted(present)))}"
-                        + (f" (no {', '.join(map(str, absent))})" if absent else "")
-                        + "; renumber them from 0.")
-    return labels
+    missing = [i for i, v in enumerate(y.tolist())
+               if v is None or (isinstance(v, float) and not np.isfinite(v))]
+    if missing:
+        raise SpecError(f"Data.y in {where} has {len(missing)} missing labels (first for "
+                        f"sequence {missing[0] + 1}); every sequence needs its class.")
+    try:
+        classes, labels = np.unique(y, return_inverse=True)
+    except TypeError:  # labels of mixed kinds (names and numbers): compared as text
+        classes, labels = np.unique(y.astype(str), return_inverse=True)
+    if len(classes) < 2:
+        raise SpecError(f"Data.y in {where} has one class only ({classes[0].item()!r}); "
+                        "classification needs at least two.")
+    return labels.reshape(-1), tuple(c.item() for c in classes)
 
 
-def split_sequences(labels: np.ndarray | None, n: int, data: Data, seed: int, where: str
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def split_sequences(labels: np.ndarray | None, n: int, data: Data, seed: int, where: str,
+                    classes: tuple[Any, ...] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indices of the training, validation and test sequences: drawn with `seed`, per class
     when there are classes (stratified), so every class is in every split."""
     rng = np.random.default_rng(seed)
@@ -108,7 +114,8 @@ def split_sequences(labels: np.ndarray | None, n: int, data: Data, seed: int, wh
         n_val = max(1, round(len(idx) * data.val_fraction))
         n_test = max(1, round(len(idx) * data.test_fraction)) if data.test_fraction else 0
         if len(idx) - n_val - n_test < 1:
-            what = f"class {c} has {len(idx)} sequences" if labels is not None else \
+            name = repr(classes[c]) if c < len(classes) else c
+            what = f"class {name} has {len(idx)} sequences" if labels is not None else \
                 f"the set has {len(idx)} sequences"
             raise SpecError(f"Data.y in {where}: {what}; training, validation"
                             + (" and test" if n_test else "") + f" need at least "
@@ -134,11 +141,13 @@ class SequenceSet:
     parts: tuple[np.ndarray, np.ndarray, np.ndarray]
     name: str
     where: str
+    classes: tuple[Any, ...] = ()  # the class of each label 0..k-1, as given
 
 
 def is_classification(data: Data, y: np.ndarray) -> bool:
-    """Whether a set's labels are classes: as Data.task says, or whole-number y."""
-    return (data.task or ("classify" if y.dtype.kind in "iub" else "regress")) == "classify"
+    """Whether a set's labels are classes: as Data.task says, or y of whole numbers, names or
+    True/False (numbers with a fraction are numbers to predict)."""
+    return (data.task or ("classify" if y.dtype.kind in "iubUSO" else "regress")) == "classify"
 
 
 def read_set(data: Data, base_dir: Path | None = None, seed: int = 0) -> SequenceSet:
@@ -147,13 +156,19 @@ def read_set(data: Data, base_dir: Path | None = None, seed: int = 0) -> Sequenc
     x, y, name, where = load_sequences(data, base_dir)
     check_x(x, where)
     labels = targets = None
+    classes: tuple[Any, ...] = ()
     if is_classification(data, y):
-        labels = class_labels(y, where)
+        labels, classes = class_labels(y, where)
     else:
-        targets = y.astype(float).reshape(len(y), -1)
+        try:
+            targets = y.astype(float).reshape(len(y), -1)
+        except ValueError:
+            raise SpecError(f"Data.y in {where} holds labels that are not numbers (such as "
+                            f"{y.reshape(-1)[0].item()!r}), but Data.task is 'regress'; leave "
+                            "task out (or say 'classify') to learn them as classes.") from None
         if not np.isfinite(targets).all():
             i = int(np.argwhere(~np.isfinite(targets))[0][0])
             raise SpecError(f"Data.y in {where} has missing or infinite values (first for "
                             f"sequence {i + 1}).")
-    parts = split_sequences(labels, len(x), data, seed, where)
-    return SequenceSet(x, y, labels, targets, parts, name, where)
+    parts = split_sequences(labels, len(x), data, seed, where, classes)
+    return SequenceSet(x, y, labels, targets, parts, name, where, classes)

@@ -427,6 +427,9 @@ class Classify(_PerSequence):
     scale: np.ndarray = field(compare=False, repr=False)
     prior: np.ndarray = field(compare=False, repr=False)  # class shares in training
     unbalanced: bool = False  # the largest class over 1.5x the smallest: report macro-F1 too
+    # The label of each class 0..k-1, as the data gave it (a name, a number, True/False);
+    # empty for models written before labels were kept: the classes are then 0..k-1.
+    classes: tuple[Any, ...] = ()
 
     kind = "classify"
     targets = ("class",)
@@ -437,6 +440,14 @@ class Classify(_PerSequence):
     @property
     def n_outputs(self) -> int:
         return self.n_classes
+
+    @property
+    def labels(self) -> np.ndarray:
+        """The label of each class 0..k-1, as given (object array)."""
+        names = self.classes or tuple(range(self.n_classes))
+        out = np.empty(len(names), dtype=object)
+        out[:] = list(names)
+        return out
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -537,12 +548,13 @@ class Classify(_PerSequence):
         own = probs[:, np.arange(n), pick]
         columns = self._rows(windows)
         if windows.y is not None:
-            columns["label"] = np.asarray(windows.y).astype(int)
-        columns.update(prediction=pick, probability=mean[np.arange(n), pick],
+            columns["label"] = np.asarray(windows.y)
+        labels = self.labels
+        columns.update(prediction=labels[pick], probability=mean[np.arange(n), pick],
                        lowest=own.min(axis=0), highest=own.max(axis=0))
-        for c in range(self.n_classes):
-            columns[f"p_{c}"] = mean[:, c]
-        return pd.DataFrame(columns), pick[None].repeat(len(probs), 0)
+        for c, name in enumerate(labels):
+            columns[f"p_{name}"] = mean[:, c]
+        return pd.DataFrame(columns), labels[probs.argmax(axis=2)]
 
     def figure(self, rows: pd.DataFrame, title: str) -> tuple[str, Any]:
         """(file name, Figure): the confusion matrix of the validation sequences."""
@@ -554,14 +566,15 @@ class Classify(_PerSequence):
         return {"kind": self.kind, "n_features": self.n_features, "n_classes": self.n_classes,
                 "length": self.length, "offset": self.offset.tolist(),
                 "scale": self.scale.tolist(), "prior": self.prior.tolist(),
-                "unbalanced": self.unbalanced}
+                "unbalanced": self.unbalanced, "classes": list(self.classes)}
 
     @classmethod
     def from_description(cls, d: dict[str, Any]) -> Classify:
         return cls(int(d["n_features"]), int(d["n_classes"]), int(d["length"]),
                    np.asarray(d["offset"], dtype=np.float64),
                    np.asarray(d["scale"], dtype=np.float64),
-                   np.asarray(d["prior"], dtype=np.float64), bool(d["unbalanced"]))
+                   np.asarray(d["prior"], dtype=np.float64), bool(d["unbalanced"]),
+                   tuple(d.get("classes") or ()))
 
 
 @dataclass(frozen=True)

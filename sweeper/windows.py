@@ -327,7 +327,8 @@ def _sequence_task(s: SequenceSet, data: Data) -> tuple[Task, str]:
     if s.labels is not None:
         counts = np.bincount(s.labels[train], minlength=s.labels.max() + 1)
         task: Task = Classify(x.shape[2], len(counts), x.shape[1], offset, scale,
-                              counts / counts.sum(), bool(counts.max() > 1.5 * counts.min()))
+                              counts / counts.sum(), bool(counts.max() > 1.5 * counts.min()),
+                              s.classes)
         every = np.bincount(s.labels)
         what = (f"task classify, {len(counts)} classes ({int(every.min())}-"
                 f"{int(every.max())} sequences each)")
@@ -516,8 +517,10 @@ def _sequences_for_prediction(task: Task, description: dict[str, Any], data: Any
         s = read_set(spec, base_dir, split_seed)
         x, y, split = s.x, s.y, _sequence_splits(s)
     else:
-        x, y = read_npz(Path(data), str(data))[:2] if isinstance(data, (str, Path)) else \
-            (np.asarray(data, dtype=float), None)
+        # New sequences: x alone; labels in the file, if any, are not the model's to read.
+        x = read_npz(Path(data), need_y=False)[0] if isinstance(data, (str, Path)) else \
+            np.asarray(data, dtype=float)
+        y = None
         n_steps, n_features = task.input_shape
         if x.ndim != 3 or x.shape[1:] != (n_steps, n_features):
             raise SpecError(f"the sequences have shape {x.shape}; this model reads sequences "
