@@ -235,94 +235,130 @@ SPLIT_SHADES = {"validation": "tab:orange", "test": "tab:red", "new": "tab:gray"
                 "future": "tab:green"}
 
 
+class ForecastPath(NamedTuple):
+    """One window's forecast of every step of its horizon."""
+
+    split: str  # validation, test, new or future
+    x: np.ndarray  # (horizon,) times or positions of the steps forecast
+    prediction: np.ndarray  # (horizon,)
+    bands: dict[str, tuple[np.ndarray, np.ndarray]]  # level in percent -> (lower, upper)
+    naive: np.ndarray  # (horizon,) the last known value repeated
+
+
 class ForecastFigureData(NamedTuple):
-    """A delivered model's one-step-ahead predictions against the target, and the whole
-    horizon of the last validation window (with a horizon above 1)."""
+    """A delivered model's forecasts for one series and target: the whole history of the
+    target, the one-step-ahead predictions, a few windows' forecasts of every step (from the
+    validation and test periods, and the forecast past the end) with their intervals and the
+    naive forecast, and the periods shaded by split."""
 
-    position: np.ndarray  # (n_rows,) of the value predicted: a time or a position
-    target: np.ndarray  # NaN where unknown (the forecast past the end)
-    prediction: np.ndarray  # the members' (weighted) mean
-    low: np.ndarray  # the members' lowest prediction: the seeds' disagreement
-    high: np.ndarray
-    spans: list[tuple[str, Any, Any]]  # (split, first position, last position)
+    history: tuple[np.ndarray, np.ndarray]  # x, target: every known value, in order
+    one_step: tuple[np.ndarray, np.ndarray]  # x, prediction of each window's first step
+    paths: list[ForecastPath]
+    spans: list[tuple[str, Any, Any]]  # (split, first x, last x)
     title: str
-    path: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None  # x, mean, low, high
     xlabel: str
-    # Prediction intervals, widest first: level in percent -> (lower, upper)
-    bands: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    ylabel: str
 
 
-def forecast_figure_data(rows: Any, title: str) -> ForecastFigureData:
-    """From `DeliveredModel.predict`'s table: the first series and target."""
+# Windows per period whose every step the forecast figure draws (the latest ones, spaced).
+PATHS_PER_SPLIT = 2
+
+
+def forecast_figure_data(rows: Any, title: str, target: str = "value") -> ForecastFigureData:
+    """From `DeliveredModel.predict`'s table: the first series and target (`target` names a
+    lone one; with several the table says which)."""
     if "series" in rows:
         first = rows["series"].iloc[0]
         rows = rows[rows["series"] == first]
         title = f"{title}, series {first}"
     if "variable" in rows:
-        first = rows["variable"].iloc[0]
-        rows = rows[rows["variable"] == first]
-        title = f"{title}, {first}"
+        target = str(rows["variable"].iloc[0])
+        rows = rows[rows["variable"] == target]
+    rows = rows.reset_index(drop=True)
     x = "time" if "time" in rows else "position"
-    path = None
-    if "step" in rows:
-        starts = rows.index[(rows["step"] == 1) & (rows["split"] == "validation")]
-        if len(starts):
-            h = int(rows["step"].max())
-            at = rows.index.get_loc(starts[-1])
-            window = rows.iloc[at:at + h]
-            path = (window[x].to_numpy(), window["prediction"].to_numpy(float),
-                    window["lowest"].to_numpy(float), window["highest"].to_numpy(float))
-        rows = rows[rows["step"] == 1]
-    spans = []
-    for split in rows["split"].unique():
-        at = rows.loc[rows["split"] == split, x]
-        spans.append((str(split), at.min(), at.max()))
+    h = int(rows["step"].max()) if "step" in rows else 1
+    known = rows[rows["target"].notna()].drop_duplicates(x).sort_values(x)
+    history = (known[x].to_numpy(), known["target"].to_numpy(float))
+    starts = rows.iloc[::h]
+    past = starts[starts["split"] != "future"]
+    one_step = (past[x].to_numpy(), past["prediction"].to_numpy(float))
     levels = sorted((c[len("lower_"):] for c in rows.columns if c.startswith("lower_")),
                     key=float, reverse=True)
-    bands = {level: (rows[f"lower_{level}"].to_numpy(float),
-                     rows[f"upper_{level}"].to_numpy(float)) for level in levels}
-    return ForecastFigureData(rows[x].to_numpy(), rows["target"].to_numpy(float),
-                              rows["prediction"].to_numpy(float),
-                              rows["lowest"].to_numpy(float), rows["highest"].to_numpy(float),
-                              spans, title, path, x, bands)
+    chosen = [at for split in ("validation", "test", "new")
+              for at in _spaced(np.flatnonzero(starts["split"].to_numpy() == split), h)]
+    chosen += list(np.flatnonzero(starts["split"].to_numpy() == "future"))
+    paths = [_path(rows.iloc[k * h:(k + 1) * h], x, levels, history) for k in chosen]
+    spans = [(str(split), part[x].min(), part[x].max())
+             for split, part in rows.groupby("split", sort=False)]
+    return ForecastFigureData(history, one_step, paths, spans, title, x,
+                              f"{target} (the data's own units)")
+
+
+def _spaced(windows: np.ndarray, horizon: int) -> list[int]:
+    """The last PATHS_PER_SPLIT windows of a period, a horizon or more apart."""
+    picked: list[int] = []
+    for k in windows[::-1]:
+        if len(picked) == PATHS_PER_SPLIT:
+            break
+        if not picked or picked[-1] - k >= horizon:
+            picked.append(int(k))
+    return picked[::-1]
+
+
+def _path(window: Any, x: str, levels: list[str], history: tuple[np.ndarray, np.ndarray]
+          ) -> ForecastPath:
+    """One window's steps, with the naive forecast: the last value known before them."""
+    first = window[x].iloc[0]
+    before = history[1][history[0] < first]
+    last = before[-1] if len(before) else np.nan
+    return ForecastPath(str(window["split"].iloc[0]), window[x].to_numpy(),
+                        window["prediction"].to_numpy(float),
+                        {level: (window[f"lower_{level}"].to_numpy(float),
+                                 window[f"upper_{level}"].to_numpy(float)) for level in levels},
+                        np.full(len(window), last))
+
+
+PATH_COLORS = {"validation": "tab:purple", "test": "tab:red", "new": "tab:purple",
+               "future": "tab:green"}
 
 
 def draw_forecast(data: ForecastFigureData) -> Any:
+    """The target, the one-step-ahead predictions, and each chosen window's forecast of every
+    step with its intervals and the naive forecast; the legend sits beside the plot."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 4))
+    fig = Figure(figsize=(12, 4.5))
     ax = fig.subplots()
-    _fixed_margins(fig, top=0.35)
+    _fixed_margins(fig, top=0.45, right=3.2)
     for split, first, last in data.spans:
         if split in SPLIT_SHADES:
-            ax.axvspan(first, last, color=SPLIT_SHADES[split], alpha=0.08, label=split)
-    for i, (level, (low, high)) in enumerate(data.bands.items()):
-        ax.fill_between(data.position, low, high, color="tab:blue", alpha=0.12 + 0.1 * i, lw=0,
-                        label=f"{level}% prediction interval")
-    ax.plot(data.position, data.target, color="black", lw=1, label="target")
-    ax.fill_between(data.position, data.low, data.high, color=VAL_COLOR, alpha=0.3, lw=0,
-                    label="seeds' disagreement (members' range)")
-    one_step = "prediction (mean of repeats)" if data.path is None else \
-        "one step ahead (mean of repeats)"
-    ax.plot(data.position, data.prediction, color=VAL_COLOR, lw=1.2, label=one_step)
-    if data.path is not None:
-        x, mean, low, high = data.path
-        ax.fill_between(x, low, high, color="tab:purple", alpha=0.25, lw=0)
-        ax.plot(x, mean, color="tab:purple", lw=1.5, marker=".",
-                label="last validation window, every step")
-    future = ~np.isfinite(data.target)  # the forecast past the data's end
-    if future.any():
-        ax.errorbar(data.position[future], data.prediction[future],
-                    yerr=[data.prediction[future] - data.low[future],
-                          data.high[future] - data.prediction[future]],
-                    fmt="o", color="tab:green", ms=4, capsize=3, label="forecast")
+            ax.axvspan(first, last, color=SPLIT_SHADES[split], alpha=0.07, lw=0,
+                       label=f"{split} period")
+    ax.plot(*data.history, color="black", lw=1, label="target")
+    ax.plot(*data.one_step, color=VAL_COLOR, lw=0.9, alpha=0.8,
+            label="one step ahead (every window)")
+    said = set()
+    for path in data.paths:
+        color = PATH_COLORS.get(path.split, "tab:purple")
+        for i, (level, (low, high)) in enumerate(path.bands.items()):
+            ax.fill_between(path.x, low, high, color=color, alpha=0.12 + 0.1 * i, lw=0,
+                            label=None if (level, color) in said else
+                            f"{level}% interval ({path.split})")
+            said.add((level, color))
+        kind = "forecast past the end" if path.split == "future" else \
+            f"every step of a {path.split} window"
+        ax.plot(path.x, path.prediction, color=color, lw=1.6, marker=".",
+                label=None if kind in said else kind)
+        ax.plot(path.x, path.naive, color="gray", lw=1, ls="--",
+                label=None if "naive" in said else "naive forecast (last value)")
+        said.update({kind, "naive"})
     ax.set_xlabel(data.xlabel)
-    ax.set_ylabel("value")
-    ax.set_title(data.title)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.set_ylabel(data.ylabel)
+    ax.set_title(data.title, fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return fig
 
 

@@ -293,7 +293,8 @@ class Forecast:
         """(file name, Figure): target against prediction and the repeats' band over time."""
         from .plots import draw_forecast, forecast_figure_data
 
-        return "forecast.png", draw_forecast(forecast_figure_data(rows, title))
+        return "forecast.png", draw_forecast(forecast_figure_data(rows, title,
+                                                                  self.targets[0]))
 
     def summary(self, rows: pd.DataFrame, what: str, show: int = 6) -> list[str]:
         """Windows per split, and the first few values forecast past the data's end."""

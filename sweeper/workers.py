@@ -17,11 +17,10 @@ running; the others go on.
 
 The first SIGINT or SIGTERM is passed on to the workers, and the main process raises
 KeyboardInterrupt or Terminated (exit 130 or 143) once they have stopped. A main process that is
-gone (kill -9) has nobody to pass a signal on: each worker checks every WATCH_S seconds that it
-is still there, and stops as on SIGTERM when it is not, its trial failed with "terminated: the
-main process (pid N) is gone" and queued again. What a worker does and how abandoned trials are
-reclaimed are in `sweep` and `liveness`; this module takes only their signal's exception from
-`liveness`.
+gone (kill -9) passes nothing on: each worker notices its end at once and stops as on SIGTERM,
+its running trial failed with "terminated: the main process (pid N) is gone" and queued again.
+What a worker does and how abandoned trials are reclaimed are in `sweep` and `liveness`; this
+module imports neither, beside liveness's signal exception and `terminate`.
 """
 
 from __future__ import annotations
@@ -38,15 +37,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .liveness import EXIT_SIGTERM, Terminated, process_gone, terminate
+from .liveness import EXIT_SIGTERM, Terminated, terminate
 
 # Replacement workers started per worker, at most, before the pool stops replacing: a worker
 # that dies again and again (killed by the OOM killer at start, say) would otherwise loop.
 RESTARTS_PER_WORKER = 3
 
-# How often a worker looks whether the main process is still there (a look costs a few
-# system calls, so the workers of a sweep killed outright stop within about a second).
-WATCH_S = 1.0
 
 
 class WorkerError(Exception):
@@ -57,51 +53,33 @@ class WorkerStopped(Exception):
     """A worker gave up: too many failures in a row, or a storage outage outlasted its retries."""
 
 
-def _started(pid: int) -> int | None:
-    """When process `pid` started, in clock ticks since boot; None without /proc (or once the
-    process has ended)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _main_gone(pid: int, started: int | None) -> bool:
-    """Whether the main process (`pid`, started at `started` ticks) has ended: it no longer
-    exists or is a zombie, or its pid now belongs to another process."""
-    if sys.platform == "win32":  # os.kill(pid, 0) would end it; there every worker is spawned
-        parent = multiprocessing.parent_process()  # by the main process, which is its parent
-        return parent is not None and not parent.is_alive()
-    return process_gone(pid, None) or (started is not None and _started(pid) != started)
-
-
-def _watch_main(pid: int, started: int | None, channel: Any) -> None:
+def _watch_main(channel: Any) -> None:
     """A worker's thread: once the main process is gone, stop this worker as its SIGTERM
-    would have. Its pid is watched, not this process's parent: a worker forked from the
-    server is the server's child, and the sentinel multiprocessing gives such a worker for
-    its parent is closed as soon as it has started."""
-    while True:
-        time.sleep(WATCH_S)
-        if _main_gone(pid, started):
-            # Nobody reads the channel any more: lines and the report put on it must not keep
-            # this process from exiting once its pipe is full.
-            channel.cancel_join_thread()
-            terminate(f"the main process (pid {pid}) is gone")
-            return
+    would have. multiprocessing's parent of a worker is the main process even for one forked
+    from the server (whose child it is): the main holds a pipe to each worker open until it
+    ends, and that pipe is the sentinel waited on, so neither a reused pid nor a main process
+    that is a zombie yet can hide its end."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # not started by multiprocessing: no main process to watch
+        return
+    multiprocessing.connection.wait([parent.sentinel])
+    # Nobody reads the channel any more: lines and the report put on it must not keep this
+    # process from exiting once its pipe is full.
+    channel.cancel_join_thread()
+    terminate(f"the main process (pid {parent.pid}) is gone")
 
 
 def _run(target: Callable[..., dict[str, Any]], index: int, payload: dict[str, Any],
-         channel: Any, environ: dict[str, str], main: tuple[int, int | None]) -> None:
+         channel: Any, environ: dict[str, str]) -> None:
     """A worker process: target(index, payload, out) with its lines and result sent to the
-    main process, which is watched (`_watch_main`, `main` is its pid and start). `environ`
-    is the main process's environment now: a forked worker would otherwise have the fork
-    server's, from when it started."""
+    main process, whose end stops it (`_watch_main`). `environ` is the main process's
+    environment now: a forked worker would otherwise have the fork server's, from when it
+    started."""
     os.environ.clear()
     os.environ.update(environ)
-    # Left running after target returns: a worker whose main process dies while it reports
+    # Left running after target returns: a worker whose main process ends while it reports
     # is ended by the SIGTERM, whose default action it has again by then.
-    threading.Thread(target=_watch_main, args=(*main, channel), name="watch-main",
+    threading.Thread(target=_watch_main, args=(channel,), name="watch-main",
                      daemon=True).start()
 
     def out(line: str) -> None:
@@ -198,8 +176,7 @@ class _Pool:
         self.restarts = dict.fromkeys(range(len(payload["devices"])), 0)
 
     def start(self, index: int) -> None:
-        main = (os.getpid(), _started(os.getpid()))
-        args = (self.target, index, self.payload, self.channel, dict(os.environ), main)
+        args = (self.target, index, self.payload, self.channel, dict(os.environ))
         proc = self.ctx.Process(target=_run, args=args, name=f"sweeper-worker-{index}")
         proc.start()
         self.procs[index] = proc

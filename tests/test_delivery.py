@@ -334,3 +334,18 @@ def test_bad_new_data_for_a_covariate_model_is_one_sentence(in_sites, edit, mess
     edit(sites)
     with pytest.raises(SpecError, match=message):
         sweeper.load_model(str(sites / "sites_toy.py")).predict(str(sites / "new-sites.csv"))
+
+
+def test_the_forecast_figure_draws_every_step_of_the_forecast_past_the_end(in_sites):
+    from sweeper.plots import draw_forecast, forecast_figure_data, save_png
+
+    model = sweeper.load_model(str(in_sites / "sites_toy.py"))
+    rows = model.predict(str(_new_sites(in_sites)))
+    data = forecast_figure_data(rows, "sites", "load")
+    future = [p for p in data.paths if p.split == "future"]
+    assert len(future) == 1 and len(future[0].x) == 4  # every step of the horizon
+    assert set(future[0].bands) == {"80", "95"} and np.isfinite(future[0].naive).all()
+    # the history runs to the last known value, right before the forecast
+    assert data.history[0][-1] < future[0].x[0] and data.ylabel.startswith("load")
+    assert [p.split for p in data.paths].count("new") >= 1
+    assert save_png(draw_forecast(data), in_sites / "f.png").read_bytes()[:4] == b"\x89PNG"
