@@ -393,6 +393,7 @@ def report_main(args: argparse.Namespace, prog: str) -> int:
     from .holdout import score_heldout
     from .kept import from_study
     from .report import write_report
+    from .review import fill_missing_notes
     from .storage import load_existing_study
     from .worth import assess
 
@@ -400,6 +401,7 @@ def report_main(args: argparse.Namespace, prog: str) -> int:
     url, artifacts = _where(args, spec)
     study = load_existing_study(spec.name, url)
     windows = _windows(args, spec)
+    filled = fill_missing_notes(study)
     test = figure = card = None
     notes = []
     try:  # the model's parts of the report; the rest stands without them
@@ -416,25 +418,26 @@ def report_main(args: argparse.Namespace, prog: str) -> int:
                        figure, card))
     for line in notes:
         print(line)
+    if filled:
+        print(f"Wrote the dashboard notes of {len(filled)} trials that had none.")
     _warn(card)
     return 0
 
 
 def dashboard_main(args: argparse.Namespace, prog: str) -> int:
     """`dashboard`: optuna-dashboard on the study's storage with its artifact folder."""
-    spec = _load(args)
-    url, artifacts = _where(args, spec)
-    try:
-        import optuna_dashboard
-    except ImportError:
-        raise SpecError("optuna-dashboard is not installed; install it with "
-                        "pip install -e \".[dashboard]\" (or pip install optuna-dashboard)."
-                        ) from None
+    import optuna_dashboard
+
     from .optuna_private import storage_of, study_id
-    from .review import artifact_store
+    from .review import artifact_store, fill_missing_notes
     from .storage import load_existing_study, redact
 
+    spec = _load(args)
+    url, artifacts = _where(args, spec)
     study = load_existing_study(spec.name, url)
+    filled = fill_missing_notes(study)
+    if filled:
+        print(f"wrote the notes of {len(filled)} trials that had none")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: optuna-dashboard has no authentication; anyone who can reach "
               f"{args.host}:{args.port} can read and change this study.", file=sys.stderr)

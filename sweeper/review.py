@@ -122,10 +122,25 @@ def trial_note(rec: Record, test: dict[str, Any] | None = None) -> str:
 def _save_note(study_or_trial: Any, body: str) -> bool:
     try:
         from optuna_dashboard import save_note
-    except ImportError:  # the dashboard extra is optional; figures still go up
+    except ImportError:  # a broken install: figures still go up, and `report` fills notes in
         return False
     save_note(study_or_trial, body)
     return True
+
+
+def fill_missing_notes(study: optuna.Study) -> list[int]:
+    """Write the note of every finished trial that has none (swept where optuna-dashboard
+    could not be imported, say); returns their numbers."""
+    from optuna_dashboard import get_note
+
+    done = []
+    for frozen in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
+                                                           optuna.trial.TrialState.PRUNED)):
+        handle = trial_handle(study, frozen)
+        if not get_note(handle):
+            _save_note(handle, trial_note(Record.of(frozen)))
+            done.append(frozen.number)
+    return done
 
 
 def publish_trial(trial: optuna.Trial, attrs: dict[str, Any],

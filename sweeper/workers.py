@@ -44,7 +44,6 @@ from .liveness import EXIT_SIGTERM, Terminated, terminate
 RESTARTS_PER_WORKER = 3
 
 
-
 class WorkerError(Exception):
     """A worker process stopped on an unexpected error (its trials so far are stored)."""
 

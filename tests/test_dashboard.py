@@ -95,10 +95,25 @@ def test_dashboard_serves_trials_attrs_notes_and_png_artifacts(swept):
         server.wait(timeout=20)
 
 
-def test_dashboard_without_the_extra_says_how_to_install(swept, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "optuna_dashboard", None)  # import fails
-    assert main(["dashboard", SWEPT]) == 2
-    assert 'pip install -e ".[dashboard]"' in capsys.readouterr().err
+def test_report_writes_the_notes_a_sweep_could_not(tmp_path, monkeypatch, capsys):
+    from optuna_dashboard import get_note
+
+    from sweeper.optuna_private import trial_handle
+    from sweeper.storage import load_existing_study
+
+    study_file = tiny_with_figures(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "optuna_dashboard", None)  # the sweep cannot import it
+        assert main([study_file, "--n-trials", "2"]) == 0
+    study = load_existing_study("tiny_toy", "sqlite:///runs/tiny_toy/study.db")
+    assert all(get_note(trial_handle(study, t)) == "" for t in study.trials)
+    assert main(["report", study_file]) == 0
+    assert "Wrote the dashboard notes of 2 trials that had none." in capsys.readouterr().out
+    assert all(get_note(trial_handle(study, t)).startswith(f"## Trial {t.number}:")
+               for t in study.trials)
+    assert main(["report", study_file]) == 0  # nothing left to write
+    assert "that had none" not in capsys.readouterr().out
 
 
 def test_report_prints_the_table_and_writes_csv_and_figures(swept, capsys):
