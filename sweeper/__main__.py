@@ -20,11 +20,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from . import __version__
 from .validate import SpecError
 
 EXIT_USAGE = 2
@@ -100,6 +102,7 @@ def _run_parser(prog: str) -> argparse.ArgumentParser:
                "history), 'repair STUDY.py' (after a crash). Each takes --help.",
     )
     p.add_argument("study", help="study file (Python that builds one sweeper.Study)")
+    p.add_argument("--version", action="version", version=f"sweeper {__version__}")
     p.add_argument("--n-trials", type=int, help="finished trials to reach (overrides the file)")
     p.add_argument("--repeats", type=int, help="seeded runs per trial")
     p.add_argument("--storage", help="Optuna storage URL, or a journal file path")
@@ -173,12 +176,13 @@ def run_main(args: argparse.Namespace, prog: str) -> int:
     """The sweep: check everything, say what runs where, sweep, then say what came of it."""
     from .liveness import exit_code, stop_on_signals
     from .storage import StorageUnavailable
-    from .sweep import TooManyFailures, run_sweep
+    from .sweep import TooManyFailures, duration, run_sweep
     from .workers import WorkerError, WorkerStopped, devices_for
 
     s = _check_run(args)
     devices = devices_for(s.device, s.jobs)
     _say_start(s, devices)
+    start = time.monotonic()
     try:
         with stop_on_signals():
             study = run_sweep(s.spec, s.windows, s.device, s.url,
@@ -200,6 +204,7 @@ def run_main(args: argparse.Namespace, prog: str) -> int:
         print(f"{prog}: stopped on an unexpected {type(exc).__name__}: {exc} (finished trials "
               "are kept; --debug shows the traceback)", file=sys.stderr)
         return EXIT_STOPPED
+    print(f"\nThe sweep took {duration(time.monotonic() - start)}.")
     _say_end(args, s, study)
     return 0
 
@@ -279,11 +284,12 @@ def _worth(args: argparse.Namespace, spec: Any, study: Any, windows: Any,
     return card
 
 
-def _warn(card: dict[str, Any] | None) -> None:
-    """The warnings of a delivered model that loses to a baseline, last, where they are seen."""
+def _warn(card: dict[str, Any] | None, stored: list[str] | None = None) -> None:
+    """The warnings of a delivered model that loses to a baseline (from its card, or as a
+    model file keeps them), last, where they are seen."""
     from .worth import warnings
 
-    for line in warnings(card or {}):
+    for line in warnings(card) if card else stored or []:
         print()
         print(line)
 
@@ -486,16 +492,24 @@ def predict_main(args: argparse.Namespace, prog: str) -> int:
     figure."""
     from .plots import save_png
 
-    spec = _load(args)
-    model = _model(args, spec, _study_dir(args))
+    if Path(args.study).suffix != ".py":  # a model file (from export), not a study file
+        from .delivery import load_file
+
+        model = load_file(args.study)
+        name, card = model.meta.get("study", "model"), None
+        out = Path(args.out or f"{Path(args.study).stem}-predictions.csv")
+    else:
+        spec = _load(args)
+        model = _model(args, spec, _study_dir(args))
+        name = spec.name
+        card = None if args.trial is not None else _stored_worth(args, spec)
+        out = Path(args.out or Path(_where(args, spec)[1]).parent / "predictions.csv")
     rows = model.predict(args.data)
-    card = None if args.trial is not None else _stored_worth(args, spec)
-    out = Path(args.out or Path(_where(args, spec)[1]).parent / "predictions.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     rows.to_csv(out, index=False)
     what = f"{args.data}" if args.data else "the study's data"
     figure = save_png(model.figure(
-        rows, f"{spec.name}: the delivered model on {what} ({model.n_repeats} runs)")[1],
+        rows, f"{name}: the delivered model on {what} ({model.n_repeats} runs)")[1],
         out.with_suffix(".png"))
     print(model.describe())
     for line in model.summary(rows, what):
@@ -505,7 +519,7 @@ def predict_main(args: argparse.Namespace, prog: str) -> int:
 
         print("\n".join(lines(card, with_warnings=False)))
     print(f"wrote {out} and {figure}")
-    _warn(card)
+    _warn(card, model.meta.get("warnings"))
     return 0
 
 
@@ -530,14 +544,18 @@ def export_main(args: argparse.Namespace, prog: str) -> int:
     if out.is_dir():
         raise SpecError(f"--out {out} is a folder; give a file name such as "
                         f"{out / 'model.pt'}.")
+    card = None if args.trial is not None else _stored_worth(args, _load(args))
+    if card:  # the file says it too: predict on it repeats them
+        from .worth import warnings
+
+        model.meta["warnings"] = warnings(card)
     content = model.to_bytes()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(content)
     print(model.describe())
     print(f"wrote {out} ({len(content) / 1e6:.2f} MB); load it with "
           f"sweeper.load_model({str(out)!r})")
-    if args.trial is None:
-        _warn(_stored_worth(args, _load(args)))
+    _warn(card)
     return 0
 
 

@@ -40,7 +40,8 @@ def heldout_result(model: DeliveredModel, windows: Windows, trial: int
            "loss": model.task.loss_label(model.config["loss"]), "delivered": delivered,
            "repeats": repeats,
            "naive": windows.baseline(model.config["loss"], "test"),
-           "baseline": model.task.baseline_name, "n_windows": windows.n_test}
+           "baseline": model.task.baseline_name, "n_windows": windows.n_test,
+           "units": "windows" if model.task.window else "sequences"}
     scores = model.scores_on(windows, "test")
     if scores:
         out["scores"] = scores
@@ -61,7 +62,8 @@ def heldout_sentence(result: dict[str, Any]) -> str:
     trials = ", ".join(f"#{t}" for t in result.get("trials", [result["trial"]]))
     which = (f"trial #{result['trial']}'s delivered model" if how == "best trial" else
              f"the delivered model ({how} of trials {trials})")
-    return (f"On the {result['n_windows']} test windows, scored once and never used to "
+    return (f"On the {result['n_windows']} test {result.get('units', 'windows')}, scored "
+            f"once and never used to "
             f"choose: {result['loss']} {result['delivered']:.4g}{scores} for {which} (each "
             f"run: {repeats}; the {baseline}: {result['naive']:.4g}{majority}).")
 

@@ -52,6 +52,9 @@ RETRY_REASON = "retry_reason"  # why that trial was taken as abandoned, when it 
 # {"val_loss": the averaged prediction's validation loss, "repeat_val_loss": [...],
 #  "best_epochs": [...], "scores": the task's metrics of that prediction ({} for numbers)}
 DELIVERED = "delivered"
+# The same metrics one attr each ("val_accuracy", "val_macro_f1"): a column of their own in
+# optuna-dashboard's trial table and in trials_dataframe().
+VAL_METRIC = "val_{}"
 # {"artifact_id", "file", "bytes", "keep"}: the model file, an artifact of the trial, kept
 # whole while the trial is among the Study.keep_models (`keep`) best (then cut to a note)
 MODEL = "model"

@@ -90,6 +90,10 @@ def read(content: bytes, what: str) -> tuple[dict[str, Any], list[dict[str, torc
     if content.startswith(REMOVED):
         why = content[len(REMOVED):].decode("utf-8", "replace").strip()
         raise SpecError(f"{what} no longer holds a model: {why}")
+    if not zipfile.is_zipfile(io.BytesIO(content)) and content[:2] != b"PK":
+        raise SpecError(f"{what} is not a sweeper model file: it is not a file torch.save "
+                        "wrote (a model file is written by a sweep or by 'python -m sweeper "
+                        "export').")
     try:
         payload = torch.load(io.BytesIO(content), map_location="cpu", weights_only=True)
     except UNREADABLE as exc:

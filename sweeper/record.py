@@ -97,6 +97,9 @@ def trial_attrs(config: dict[str, Any], seeds: list[int], device: Any, result: A
                          "best_epochs": outcome.best_epochs,
                          "scores": outcome.delivered_scores},
     }
+    # The task's metrics of the delivered prediction, one column each in the dashboard's table.
+    for name, value in outcome.delivered_scores.items():
+        attrs[keys.VAL_METRIC.format(name)] = value
     if outcome.prune_reason:
         attrs[keys.PRUNE_REASON] = outcome.prune_reason
     return attrs

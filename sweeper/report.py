@@ -71,10 +71,10 @@ def format_table(table: pd.DataFrame) -> str:
     def fmt(v: object) -> str:
         if isinstance(v, float):
             return "-" if pd.isna(v) else f"{v:.4g}"
-        return "-" if v is None else str(v)
+        return "-" if v is None or v is pd.NA else str(v)
 
-    return table.to_string(index=False, formatters={c: fmt for c in table.columns},
-                           na_rep="-")
+    # Every cell as text first: pandas skips the formatters of columns that hold only None.
+    return table.map(fmt).to_string(index=False)
 
 
 def best_summary(study: optuna.Study) -> str:
@@ -199,6 +199,6 @@ def write_report(study: optuna.Study, out: Path, test: dict | None = None,
     for t in complete_trials(study)[:FIGURES_FOR_BEST]:
         written.append(save_png(draw_curves(trial_figure_data(Record.of(t))),
                                 out / f"trial-{t.number}.png"))
-    lines += ["", f"Wrote {len(written)} files to {out}/: "
+    lines += ["", f"Wrote {len(written)} file{'s' if len(written) != 1 else ''} to {out}/: "
               + ", ".join(p.name for p in written[:6]) + (", ..." if len(written) > 6 else "")]
     return "\n".join(lines)

@@ -138,10 +138,11 @@ def work(spec: Study, windows: Windows, device: torch.device, storage_url: str,
     hold_signals_while_asking(study)
     show_epochs = sys.stderr.isatty() if progress is None else progress
     store = artifact_store(artifacts) if artifacts else None
+    live = Progress(spec.n_trials, count_trials(study)[0])
     objective = TrialObjective(spec, windows, device,
-                               on_epoch=_epoch_progress if show_epochs else None, store=store)
+                               on_epoch=live if show_epochs else None, store=store)
     after = AfterTrial(out, spec.n_trials, spec.max_failures, show_epochs, store,
-                       spec.keep_models, windows.task.loss_label)
+                       spec.keep_models, windows.task.loss_label, live)
     while True:
         release_signals()
         finished, running = count_trials(study)
@@ -170,10 +171,35 @@ def work(spec: Study, windows: Windows, device: torch.device, storage_url: str,
             raise TooManyFailures(after.failure_message())
 
 
-def _epoch_progress(number: int, epoch: int, n_epochs: int) -> None:
-    if epoch == n_epochs or epoch % 10 == 0:
-        sys.stderr.write(f"\r  trial {number}: epoch {epoch}/{n_epochs}  ")
+class Progress:
+    """The live line on a terminal: the running trial's epoch, the time since this worker
+    started, and an estimate of what is left from its finished trials' pace."""
+
+    def __init__(self, n_trials: int, finished: int) -> None:
+        self.n_trials, self.first = n_trials, finished
+        self.start = time.monotonic()
+        self.finished = finished
+
+    def __call__(self, number: int, epoch: int, n_epochs: int) -> None:
+        if epoch != n_epochs and epoch % 10:
+            return
+        elapsed = time.monotonic() - self.start
+        done = self.finished - self.first
+        left = (f", about {duration(elapsed / done * (self.n_trials - self.finished))} left"
+                if done else "")
+        sys.stderr.write(f"\r  trial {number}: epoch {epoch}/{n_epochs}; {duration(elapsed)} "
+                         f"so far{left}    ")
         sys.stderr.flush()
+
+
+def duration(seconds: float) -> str:
+    """Seconds as a person reads them: 42 s, 3 min 5 s, 2 h 10 min."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 class AfterTrial:
@@ -184,9 +210,11 @@ class AfterTrial:
 
     def __init__(self, out: Callable[[str], None], n_trials: int, max_failures: int,
                  clear_line: bool, store: FileSystemArtifactStore | None = None,
-                 keep_models: int = 5, unit: Callable[[str], str] = str) -> None:
+                 keep_models: int = 5, unit: Callable[[str], str] = str,
+                 live: Progress | None = None) -> None:
         self.out, self.n_trials, self.clear_line = out, n_trials, clear_line
         self.unit = unit  # a configuration's loss name -> the loss with its unit
+        self.live = live  # the live line, told how many trials have finished
         self.max_failures = max_failures
         self.store, self.keep_models = store, keep_models
         self.failures = 0  # in a row
@@ -215,6 +243,8 @@ class AfterTrial:
                 self.out(f"warning: could not cut the model files of trials no longer among "
                          f"the best: {exc}")
         finished, running = count_trials(study)
+        if self.live is not None:
+            self.live.finished = finished
         self._print(trial, finished)
         if self.failures >= self.max_failures or finished + running >= self.n_trials:
             study.stop()

@@ -364,8 +364,10 @@ def prepare_sequences(data: Data, base_dir: Path | None = None, seed: int = 0) -
     windows = _stack(parts, task, s.name, ((s.x.shape[1], s.x.shape[2]), (0,),
                                            (ys.shape[1],)))
     train, val, test = (len(p) for p in s.parts)
-    summary = (f"{s.name}: {len(s.x)} sequences of {s.x.shape[1]} steps x {s.x.shape[2]} "
-               f"features; {what}; {train} training, {val} validation and {test} test "
+    n_features = s.x.shape[2]
+    summary = (f"{s.name}: {len(s.x)} sequences of {s.x.shape[1]} steps x {n_features} "
+               f"feature{'s' if n_features != 1 else ''}; {what}; {train} training, {val} "
+               f"validation and {test} test "
                f"sequences" + (f", stratified by class (seed {seed})" if s.labels is not None
                                else f" (drawn with seed {seed})"))
     return dataclasses.replace(windows, summary=summary)
