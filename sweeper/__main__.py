@@ -61,10 +61,12 @@ def _study_dir(args: argparse.Namespace) -> Path:
 
 
 def _load(args: argparse.Namespace, flags: dict[str, Any] | None = None) -> Any:
-    """The study file's spec (a spec.Study), with command-line `flags` applied."""
+    """The study file's spec (a spec.Study), with command-line `flags` applied (and --name
+    for every command)."""
     from .spec import load_study_file
 
     spec = load_study_file(args.study)
+    flags = {"name": getattr(args, "name", None), **(flags or {})}
     try:
         return spec.override(**flags) if flags else spec
     except SpecError as exc:
@@ -104,6 +106,8 @@ def _run_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("study", help="study file (Python that builds one sweeper.Study)")
     p.add_argument("--version", action="version", version=f"sweeper {__version__}")
     p.add_argument("--n-trials", type=int, help="finished trials to reach (overrides the file)")
+    p.add_argument("--name", help="the study's name (default: Study.name): another name starts "
+                                  "a new study from the same file")
     p.add_argument("--repeats", type=int, help="seeded runs per trial")
     p.add_argument("--storage", help="Optuna storage URL, or a journal file path")
     p.add_argument("--artifacts", help="folder for trial and study figures "
@@ -151,7 +155,8 @@ def _check_run(args: argparse.Namespace) -> _Sweep:
     from .workers import default_jobs
 
     spec = _load(args, {
-        "n_trials": args.n_trials, "repeats": args.repeats, "storage": args.storage,
+        "name": args.name, "n_trials": args.n_trials, "repeats": args.repeats,
+        "storage": args.storage,
         "artifacts": args.artifacts, "device": args.device, "seed": args.seed,
         "pruner": args.pruner, "sampler": args.sampler, "engine": args.engine,
         "max_failures": args.max_failures, "screen": args.screen})
@@ -373,6 +378,7 @@ def _review_parser(description: str) -> Callable[[str], argparse.ArgumentParser]
     def parser(prog: str) -> argparse.ArgumentParser:
         p = argparse.ArgumentParser(prog=prog, description=description)
         p.add_argument("study", help="the study file the sweep ran")
+        p.add_argument("--name", help="the study's name, if the sweep ran with --name")
         p.add_argument("--storage", help="Optuna storage URL, if not the file's or the default")
         p.add_argument("--artifacts", help="artifact folder, if not the file's or the default")
         p.add_argument("--debug", action="store_true", help="show tracebacks")

@@ -65,6 +65,10 @@ STUDY_SPEC = "spec"
 # scored with: {"mse": ..., "mae": ...}, or {"cross-entropy": ...} for classes.
 STUDY_BASELINE = "baseline"
 STUDY_SEARCHED = "searched"  # names of the searched parameters: a whole configuration
+# What the trials are judged on, checked when the study resumes (see resume):
+# {"settings": the data spec, "fingerprint": of every window, "summary": what was read}
+STUDY_DATA = "data"
+STUDY_FIXED = "fixed"  # the space's fixed values and the score's settings
 # Each loss a trial can be scored with -> that loss with its unit ("mse" -> "scaled mse": of
 # the targets scaled as they are trained; losses in the data's own units are in STUDY_WORTH)
 STUDY_UNITS = "units"

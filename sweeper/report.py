@@ -93,6 +93,7 @@ def best_summary(study: optuna.Study) -> str:
         f"(overfit gap {best.get(keys.OVERFIT_GAP, 0.0):.4g}, spread "
         f"{best.get(keys.SPREAD, 0.0):.4g}; {unit})",
         f"  params:         {params}",
+        *([f"  judged on:      {judged_on(study)}"] if judged_on(study) else []),
         f"  diagnosis:      {best.label}: {best.get(keys.REASON)}",
         f"  recommendation: {best.get(keys.RECOMMENDATION)}",
     ]
@@ -110,6 +111,11 @@ def best_summary(study: optuna.Study) -> str:
     if line:
         lines.append(f"  delivered:      {line}")
     return "\n".join(lines)
+
+
+def judged_on(study: optuna.Study) -> str | None:
+    """The data the study's trials were judged on, as the sweep read them."""
+    return (study.user_attrs.get(keys.STUDY_DATA) or {}).get("summary")
 
 
 def units_caption(study: optuna.Study) -> str:

@@ -33,6 +33,7 @@ from .liveness import (
 )
 from .pruning import make_pruner, report_steps
 from .record import Record
+from .resume import check as check_resume
 from .review import artifact_store, publish_study_figures, publish_study_note
 from .samplers import make_sampler
 from .selection import choose
@@ -79,6 +80,7 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
     study, resumed = open_study(spec.name, storage_url, pruner, spec.to_dict(), baseline,
                                 lambda line: lines(None, line), sorted(spec.space.searched()),
                                 units)
+    check_resume(study, spec, windows, resumed, out)  # other data: stop before any trial
     store = artifact_store(artifacts) if artifacts else None
     if store is not None and not resumed:
         publish_study_note(study, spec.to_dict(), baseline, windows.task.baseline_name)

@@ -214,6 +214,115 @@ def test_after_kill_9_the_rerun_reclaims_the_trial_and_reaches_the_count(tmp_pat
     assert retry[0].state in FINISHED
 
 
+@pytest.mark.slow
+def test_kill_9_of_the_main_process_stops_its_workers_and_the_rerun_completes(tmp_path):
+    """Workers whose main process is killed outright stop as on SIGTERM: their trials are
+    failed with that reason and queued, instead of the workers running on unseen."""
+    from sweeper.liveness import process_gone
+
+    study_file = tmp_path / "long.py"  # trials of a few seconds: both still running at the kill
+    study_file.write_text(Path(SLOW).read_text().replace("epochs=60,", "epochs=240,"))
+    url = str(tmp_path / "journal.log")
+    args = (study_file, "--jobs", 2, "--n-trials", 2, "--storage", url)
+    with background(*args, cwd=tmp_path) as proc:
+        def both_running():  # each worker in a trial it has recorded itself on, parameters drawn
+            running = [t for t in trials("slow_toy", url) if t.state == RUNNING and t.params
+                       and keys.WORKER in t.user_attrs]
+            return running if len({t.user_attrs[keys.WORKER]["pid"] for t in running}) == 2 \
+                else None
+
+        running = wait_for(both_running, 180, "both workers running a trial")
+        proc.kill()  # SIGKILL: the main process passes nothing on to its workers
+        proc.wait()
+        pids = [t.user_attrs[keys.WORKER]["pid"] for t in running]
+        wait_for(lambda: all(process_gone(pid, None) for pid in pids), 15,
+                 "the workers to stop after their main process")
+    ts = trials("slow_toy", url)
+    assert not [t for t in ts if t.state == RUNNING]
+    why = f"terminated: the main process (pid {proc.pid}) is gone"
+    for t in running:  # failed by their own workers, each configuration queued once
+        assert ts[t.number].state == optuna.trial.TrialState.FAIL
+        assert ts[t.number].user_attrs[keys.FAIL_REASON] == why
+        queued = [q for q in ts if q.user_attrs.get(keys.RETRY_OF) == t.number]
+        assert len(queued) == 1 and queued[0].state == optuna.trial.TrialState.WAITING
+        assert queued[0].system_attrs["fixed_params"] == t.params
+    # The re-run of the same command, in a process of its own: run here, its workers would
+    # start this process's fork server, whose preloads the server tests choose.
+    done = sweeper(*args, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "resuming study 'slow_toy': 0 finished trials" in out and "Traceback" not in out
+    assert "was left running" not in out  # nothing was left for the re-run to reclaim
+    ts = trials("slow_toy", url)
+    assert_whole(ts, 2)
+    assert len(ts) == 4 and not [t for t in ts if t.state == optuna.trial.TrialState.WAITING]
+    retries = {t.user_attrs[keys.RETRY_OF]: t for t in ts if keys.RETRY_OF in t.user_attrs}
+    assert sorted(retries) == sorted(t.number for t in running)
+    assert all(retries[t.number].params == t.params and retries[t.number].state in FINISHED
+               for t in running)
+
+
+WATCHED = """
+import os, time
+from sweeper.liveness import interrupt_reason, stop_on_signals
+
+def sleeper(index, payload, out):  # a worker that waits under the sweep's signal handling
+    folder = payload["folder"]
+    try:
+        with stop_on_signals():
+            with open(os.path.join(folder, f"started-{index}"), "w") as f:
+                f.write(str(os.getpid()))
+            time.sleep(300)
+    except KeyboardInterrupt as exc:
+        with open(os.path.join(folder, f"stopped-{index}"), "w") as f:
+            f.write(interrupt_reason(exc))
+    return {"worker": index, "status": "done"}
+"""
+
+POOL = """
+import sys
+from watched import sleeper
+from sweeper.workers import run_workers
+
+run_workers(sleeper, {"devices": [sys.argv[1]] * 2, "folder": sys.argv[2]}, print)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("device", ["cpu", "cuda:0"])  # forked from the server; spawned
+def test_workers_stop_as_on_sigterm_when_the_main_process_is_gone(tmp_path, device):
+    """Workers on a GPU are spawned, on the CPU forked from a server (whose children they
+    are): both notice the main process's end. The device is only read to choose how workers
+    start, so this needs no GPU."""
+    from sweeper.liveness import process_gone
+
+    (tmp_path / "watched.py").write_text(WATCHED)
+    proc = subprocess.Popen([sys.executable, "-c", POOL, device, str(tmp_path)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    started = [tmp_path / f"started-{i}" for i in range(2)]
+    try:
+        wait_for(lambda: all(f.exists() and f.read_text() for f in started)
+                 or proc.poll() is not None, 180, "both workers to start")
+        assert proc.poll() is None, proc.communicate(timeout=30)[0][-3000:]
+        proc.kill()
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+    pids = [int(f.read_text()) for f in started]
+    try:
+        wait_for(lambda: all(process_gone(pid, None) for pid in pids), 15,
+                 "the workers to stop after their main process")
+    except BaseException:  # workers that missed it would sleep on for minutes
+        for pid in pids:
+            if not process_gone(pid, None):
+                os.kill(pid, signal.SIGKILL)
+        raise
+    assert [(tmp_path / f"stopped-{i}").read_text() for i in range(2)] == \
+        [f"terminated: the main process (pid {proc.pid}) is gone"] * 2
+
+
 @pytest.mark.parametrize("message", [
     "table studies already exists",  # CREATE TABLE lost the race
     "UNIQUE constraint failed: alembic_version.version_num",  # the version stamp lost it
