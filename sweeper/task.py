@@ -315,7 +315,10 @@ class Forecast:
             where = ", ".join(f"{c} {_plain(row[c])}" for c in ("series", "time", "position",
                                                                  "step", "variable")
                               if c in row)
-            lines.append(f"forecast ({where}): {row['prediction']:.6g} (repeats "
+            bands = "".join(f"{level}% interval {row[f'lower_{level}']:.6g} to "
+                            f"{row[f'upper_{level}']:.6g}; " for level in ("80", "95")
+                            if f"lower_{level}" in row)
+            lines.append(f"forecast ({where}): {row['prediction']:.6g} ({bands}the runs' range "
                          f"{row['lowest']:.6g} to {row['highest']:.6g})")
         if len(future) > show:
             lines.append(f"... and {len(future) - show} more forecast rows in the file")

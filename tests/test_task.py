@@ -103,8 +103,8 @@ def test_forecast_table_is_long_format_in_the_datas_units():
     assert rows["target"].tolist() == list(range(12))
     lines = t.summary(rows, "the study's data")
     assert lines[0] == "2 windows on the study's data (12 rows): 1 validation, 1 future"
-    assert lines[1] == ("forecast (series b, position 21, step 1, variable y): -0.75 (repeats "
-                        "-1 to -0.5)")
+    assert lines[1] == ("forecast (series b, position 21, step 1, variable y): -0.75 (the "
+                        "runs' range -1 to -0.5)")
 
 
 def test_classify_scores_cross_entropy_whatever_the_configured_loss():
