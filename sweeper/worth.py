@@ -43,6 +43,7 @@ def scorecard(model: DeliveredModel, windows: Windows) -> dict[str, Any]:
     card: dict[str, Any] = {"model": identity(model), "loss": model.loss_name,
                             "unit": task.loss_label(loss), "targets": list(task.targets),
                             "baseline_name": task.baseline_name,
+                            "units": "windows" if task.window else "sequences",
                             "left_out": fitted.left_out, "splits": {}}
     for split in SPLIT_NAMES:
         x, k, y = windows.split(split)
@@ -82,7 +83,8 @@ def warnings(card: dict[str, Any]) -> list[str]:
         if v.get("beats", True):
             continue
         out.append(f"warning: the delivered model does not beat the {v['best']} baseline on "
-                   f"the {SPLIT_NAMES[split]} windows: {card['unit']} {v['loss']:.4g} against "
+                   f"the {SPLIT_NAMES[split]} {card.get('units', 'windows')}: {card['unit']} "
+                   f"{v['loss']:.4g} against "
                    f"{v['best_loss']:.4g} ({_skill(v)}). Look at the baselines "
                    "above and at the data before using it; a wider search space, more data or "
                    "another window may help.")
@@ -93,8 +95,8 @@ def lines(card: dict[str, Any], with_warnings: bool = True) -> list[str]:
     """The card as text: one table per target (errors in the data's own units), the skill,
     the intervals' coverage, the baselines left out, and (`with_warnings`) the warnings."""
     splits = list(card["splits"])
-    out = [f"How good it is, beside what a user gets without sweeper, on the same windows "
-           f"({' and '.join(SPLIT_NAMES[s] for s in splits)}):"]
+    out = [f"How good it is, beside what a user gets without sweeper, on the same "
+           f"{card.get('units', 'windows')} ({' and '.join(SPLIT_NAMES[s] for s in splits)}):"]
     first = card["splits"][splits[0]]
     metrics = [m for m in next(iter(first[DELIVERED]["units"].values())) if m != "mse"]
     for target in card["targets"] if card["targets"] != ["class"] else ["class"]:
