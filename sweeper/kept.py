@@ -30,15 +30,50 @@ from .validate import SpecError
 def save_artifact(trial: optuna.Trial, store: FileSystemArtifactStore, meta: dict[str, Any],
                   states: list[dict[str, torch.Tensor]], keep: int) -> dict[str, Any]:
     """Upload the trial's model file as an artifact of the trial; returns what the trial
-    record keeps of it (kept whole while the trial is among the `keep` best)."""
+    record keeps of it (kept whole while the trial is among the `keep` best).
+
+    On a full disk nothing is left: no file, cut off or whole, and no record of one. The trial
+    fails with storage.DiskFull (one sentence: which folder, what to do), its configuration
+    is queued to run again, and the worker stops once Optuna has stored the failure."""
+    import contextlib
+
+    from .optuna_private import trial_id
+    from .storage import (
+        DiskFull,
+        WholeOrNone,
+        artifact_folder,
+        disk_full,
+        folder_full,
+        requeue,
+        stop_after_trial,
+    )
+
     content = to_bytes(meta, states)
     name = f"trial-{trial.number}-model.pt"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(content)
-        artifact_id = upload_artifact(artifact_store=store, file_path=str(path),
-                                      study_or_trial=trial,
-                                      mimetype="application/octet-stream")
+    whole = WholeOrNone(store)
+    # Where a full disk was met: first the temporary folder of the copy that is uploaded.
+    where: tuple[str | Path, str, str] = (tempfile.gettempdir(), "the temporary folder",
+                                          "TMPDIR")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            path.write_bytes(content)
+            where = (artifact_folder(store), "the artifact folder", "--artifacts")
+            artifact_id = upload_artifact(artifact_store=whole, file_path=str(path),
+                                          study_or_trial=trial,
+                                          mimetype="application/octet-stream")
+    except Exception as exc:
+        for written in whole.written:  # whole, but the storage did not take its record
+            whole.remove(written)
+        if not disk_full(exc):
+            raise
+        folder, what, flag = where
+        error = exc if isinstance(exc, DiskFull) else folder_full(folder, exc, what, flag)
+        with contextlib.suppress(Exception):  # a storage as full fails this too: the next run
+            # then reclaims the trial left running, and queues it the same way
+            requeue(trial.study, trial, "its model file could not be saved: a disk was full")
+        stop_after_trial(trial_id(trial), error)
+        raise error from exc
     return {"artifact_id": artifact_id, "file": name, "bytes": len(content), "keep": keep}
 
 
@@ -50,7 +85,13 @@ def still_matters(score: float, completed: list[float], keep: int) -> bool:
 def keep_best(study: optuna.Study, store: FileSystemArtifactStore, keep: int) -> list[int]:
     """Cut the model files of completed trials that are no longer among the `keep` best to a
     note saying why; returns their numbers. Scores never change once a trial completes, so a
-    file cut here can never be one of the best again."""
+    file cut here can never be one of the best again. A full disk (the note replaces the file
+    in place) leaves the file saying at least that it was removed, and raises
+    storage.DiskFull."""
+    import contextlib
+
+    from .storage import artifact_folder, disk_full, folder_full
+
     done = sorted((Record.of(t) for t in study.get_trials(
         deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))), key=lambda r: r.value)
     if len(done) <= keep:
@@ -69,7 +110,14 @@ def keep_best(study: optuna.Study, store: FileSystemArtifactStore, keep: int) ->
         note = (f"trial #{rec.number} (score {rec.value:.4g}) fell out of the {keep} best "
                 f"trials (the {keep}th, #{bar.number}, scores {bar.value:.4g}); only the best "
                 "trials' model files are kept whole (Study.keep_models).\n")
-        store.write(model["artifact_id"], io.BytesIO(REMOVED + note.encode()))
+        try:
+            store.write(model["artifact_id"], io.BytesIO(REMOVED + note.encode()))
+        except OSError as exc:
+            if not disk_full(exc):
+                raise
+            with contextlib.suppress(OSError):  # the start of the space it just freed
+                store.write(model["artifact_id"], io.BytesIO(REMOVED))
+            raise folder_full(artifact_folder(store), exc) from exc
         cut.append(rec.number)
     return cut
 

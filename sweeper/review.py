@@ -44,8 +44,12 @@ VALIDATION = {"delivered": "the delivered model's: the repeats at their best epo
 
 
 def artifact_store(path: str | Path) -> FileSystemArtifactStore:
+    """Optuna's file-system artifact store on `path` (created), which it notes as `folder`
+    for messages."""
     Path(path).mkdir(parents=True, exist_ok=True)
-    return FileSystemArtifactStore(str(path))
+    store = FileSystemArtifactStore(str(path))
+    store.folder = Path(path)  # type: ignore[attr-defined]
+    return store
 
 
 def trial_figure_data(rec: Record) -> CurveFigureData:

@@ -3,12 +3,14 @@
 Results live in an ordinary Optuna storage, so optuna-dashboard, pandas and Optuna's own tools
 read them unchanged. The default is a SQLite file under runs/<study name>/ (`locate` decides);
 any Optuna URL works, and every call is retried through a brief outage (`RetryingStorage`).
+A full disk is no outage: it stops the sweep at once, in one sentence (`DiskFull`).
 What a trial stores is in `record`; checking and repairing journal files is in `journal`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import re
@@ -17,12 +19,12 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import optuna
 
 from . import keys
-from .journal import check_journal
+from .journal import check_journal, torn_tail
 from .optuna_private import RDB_MODELS, BaseHeartbeat, storage_of, study_id
 from .record import store_study_attr, worker_name, write_by_id
 from .validate import SpecError
@@ -45,10 +47,122 @@ _RECOVERED = {"at": -math.inf}
 # failed call was (time.monotonic(); None while the storage answers) and whether it was said.
 # One limit for the whole outage: a call made after others have waited it out tries once.
 _OUTAGE: dict[str, Any] = {"since": None, "said": False}
+# Trials (by storage id) whose end, once Optuna has stored it, stops this process with a full
+# disk met where Optuna catches the error (a model file): see stop_after_trial.
+_STOP_AFTER: dict[int, DiskFull] = {}
 
 
 class StorageUnavailable(Exception):
     """The storage stayed unreachable through every retry; finished trials are already stored."""
+
+
+class DiskFull(StorageUnavailable):
+    """A disk the sweep writes to (the storage's, the artifact folder's) is full: the sweep
+    stops at once, as after an outage, rather than retrying; finished trials are kept."""
+
+
+# Errors that say a disk (or a quota on it) is full: the OS's, SQLite's, PostgreSQL's (SQLSTATE
+# 53100) and MySQL's own wording of it.
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+_FULL_TEXTS = ("database or disk is full", "no space left on device", "disk full",
+               "disk quota exceeded")
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether an error (or what caused it) says that a disk is full: ENOSPC (errno 28) or a
+    full quota from a write, or a database's "database or disk is full". Never transient: a
+    retry writes to the same full disk."""
+    import sqlalchemy.exc
+
+    for e in _chain(exc):
+        if isinstance(e, DiskFull) or (isinstance(e, OSError) and e.errno in _FULL_ERRNOS):
+            return True
+        if getattr(e, "sqlite_errorcode", None) == 13 or "53100" in (  # SQLITE_FULL
+                getattr(e, "pgcode", None), getattr(e, "sqlstate", None)):
+            return True
+        # A SQLAlchemy error's text holds the statement and its values (any text a trial
+        # stores); the driver's error behind it, next in the chain, is the one to read.
+        if not isinstance(e, (sqlalchemy.exc.SQLAlchemyError, StorageUnavailable)) and any(
+                t in str(e).lower() for t in _FULL_TEXTS):
+            return True
+    return False
+
+
+def _full_cause(exc: BaseException) -> str:
+    """The full disk's own words: "No space left on device", "database or disk is full"."""
+    for e in _chain(exc):
+        if isinstance(e, OSError) and e.errno in _FULL_ERRNOS:
+            return os.strerror(e.errno)
+    return _cause_line(exc)
+
+
+def storage_full(url: str, exc: BaseException) -> DiskFull:
+    """The one sentence for a storage whose disk is full: where, and what to do."""
+    if isinstance(exc, DiskFull):
+        return exc
+    real = expand_url(url) if "${" in url else url
+    file = (Path(real[len("sqlite:///"):]) if real.startswith("sqlite:///")
+            else Path(real) if is_journal(real) else None)
+    if file is None:
+        return DiskFull(
+            f"the storage {redact(url)} has no room left ({_full_cause(exc)}); free space on "
+            "its database server, then re-run the same command: finished trials are kept and "
+            "the study resumes.")
+    return DiskFull(
+        f"the disk holding {file.parent} is full ({_full_cause(exc)}), so the storage "
+        f"{redact(url)} cannot be written; free space there (or move {file.name} to a disk with "
+        "room and point --storage at it), then re-run the same command: finished trials are "
+        "kept and the study resumes.")
+
+
+def folder_full(folder: str | Path, exc: BaseException, what: str = "the artifact folder",
+                flag: str = "--artifacts") -> DiskFull:
+    """The one sentence for a folder (by default the artifact folder: model files, figures)
+    whose disk is full: where, and what to do."""
+    if isinstance(exc, DiskFull):
+        return exc
+    return DiskFull(
+        f"the disk holding {what} {folder} is full ({_full_cause(exc)}); free space there or "
+        f"point {flag} at a folder with room, then re-run the same command: finished trials "
+        "are kept and the study resumes.")
+
+
+class WholeOrNone:
+    """An artifact store (optuna's FileSystemArtifactStore, which copies a file in place)
+    whose `write` leaves no file behind when it fails, on a disk that fills while the file is
+    copied in: no cut-off file carries an artifact's name. It keeps what it wrote, for removal
+    when what follows fails (the storage not taking the artifact's record)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.written: list[str] = []
+
+    def open_reader(self, artifact_id: str) -> BinaryIO:
+        return self.store.open_reader(artifact_id)
+
+    def write(self, artifact_id: str, content_body: BinaryIO) -> None:
+        try:
+            self.store.write(artifact_id, content_body)
+        except BaseException:
+            self.remove(artifact_id)
+            raise
+        self.written.append(artifact_id)
+
+    def remove(self, artifact_id: str) -> None:
+        with contextlib.suppress(Exception):  # never written, or its folder is gone
+            self.store.remove(artifact_id)
+
+
+def artifact_folder(store: Any) -> Path:
+    """The folder a file-system artifact store writes to (review.artifact_store notes it)."""
+    return Path(getattr(store, "folder", "the artifact folder"))
+
+
+def stop_after_trial(trial_id: int, error: DiskFull) -> None:
+    """Stop this process with `error` as soon as Optuna has stored the end of trial
+    `trial_id` (the storage's RetryingStorage raises it then): for a full disk met inside a
+    trial, whose errors Optuna catches to fail the trial and go on to the next one."""
+    _STOP_AFTER[trial_id] = error
 
 
 def default_storage(name: str) -> str:
@@ -120,14 +234,24 @@ def make_storage(url: str, retry: bool = True, warn: Callable[[str], None] | Non
         return optuna.storages.InMemoryStorage()
     if is_journal(url):  # tolerates several writer processes on one filesystem
         path = Path(expand_url(url))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        check_journal(path, warn)
-        storage: optuna.storages.BaseStorage = optuna.storages.JournalStorage(
-            optuna.storages.journal.JournalFileBackend(str(path)))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            check_journal(path, warn)
+            storage: optuna.storages.BaseStorage = optuna.storages.JournalStorage(
+                optuna.storages.journal.JournalFileBackend(str(path)))
+        except OSError as exc:
+            if disk_full(exc):
+                raise storage_full(url, exc) from exc
+            raise
         return RetryingStorage(storage, url, warn) if retry else storage
     real = expand_url(url)
     if real.startswith("sqlite:///"):
-        Path(real[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(real[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if disk_full(exc):
+                raise storage_full(url, exc) from exc
+            raise
         engine_kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
     else:  # a server: check pooled connections, which an outage or restart leaves dead
         engine_kwargs = {"pool_pre_ping": True}
@@ -154,6 +278,8 @@ def make_storage(url: str, retry: bool = True, warn: Callable[[str], None] | Non
         except StorageUnavailable:
             raise
         except Exception as exc:  # bad URL, no driver, server down, wrong password: all stop
+            if disk_full(exc):  # creating the tables of a new study on a full disk
+                raise storage_full(url, exc) from exc
             driver = next((e.name for e in _chain(exc) if isinstance(e, ModuleNotFoundError)),
                           None)
             if driver:
@@ -221,9 +347,12 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 def transient(exc: BaseException) -> bool:
     """Whether an error (or what caused it) is a lost or refused connection or a held lock,
-    which a retry can outlive, rather than a mistake a retry would repeat."""
+    which a retry can outlive, rather than a mistake a retry would repeat. A full disk is
+    neither: it stops the sweep at once (see disk_full)."""
     import sqlalchemy.exc
 
+    if disk_full(exc):
+        return False
     lost = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
             sqlalchemy.exc.DisconnectionError, ConnectionError, TimeoutError)
     return any(isinstance(e, lost) or (isinstance(e, sqlalchemy.exc.DBAPIError)
@@ -250,14 +379,21 @@ def retrying(call: Callable[[], Any], url: str, warn: Callable[[str], None],
     """call(), retried with backoff while the error is transient. The outage is the process's
     (_OUTAGE): it is said once when it starts and once when it ends, and once it has lasted
     `retry_for` seconds (default: outage_limit_s()) every call that still fails raises
-    StorageUnavailable."""
+    StorageUnavailable. It ends with a call that succeeded and began after it did (one in
+    flight since before, on another thread, says nothing about the storage now). A full disk
+    is no outage: it raises DiskFull at once, leaving the outage's bookkeeping alone."""
     if retry_for is None:
         retry_for = outage_limit_s()
     delay = 0.5
     while True:
+        started = time.monotonic()
         try:
             result = call()
         except Exception as exc:
+            if disk_full(exc):
+                if is_journal(url):
+                    _cut_torn_tail(Path(expand_url(url)))
+                raise storage_full(url, exc) from exc
             if not transient(exc):
                 raise
             now = time.monotonic()
@@ -278,13 +414,30 @@ def retrying(call: Callable[[], Any], url: str, warn: Callable[[str], None],
             delay = min(delay * 2, 10.0)
             continue
         since, said = _OUTAGE["since"], _OUTAGE["said"]
-        if since is not None:
+        if since is not None and started >= since:
             _OUTAGE.update(since=None, said=False)
             if said:
                 _RECOVERED["at"] = time.monotonic()
                 warn(f"storage {redact(url)} reachable again after "
                      f"{time.monotonic() - since:.1f} s")
         return result
+
+
+def _cut_torn_tail(path: Path) -> None:
+    """Cut the partial record that a write cut short by a full disk left at the end of a
+    journal file, holding the journal's lock (writers append only while they hold it, so a
+    partial record found then is a failed write's): the study then opens again once there is
+    room, without `repair`. Where the lock cannot be had, the next run's check says to repair."""
+    lock = optuna.storages.journal.JournalFileSymlinkLock(str(path))
+    with contextlib.suppress(Exception):
+        lock.acquire()
+        try:
+            torn = torn_tail(path)
+            if torn:
+                with open(path, "rb+") as f:
+                    f.truncate(path.stat().st_size - torn)
+        finally:
+            lock.release()
 
 
 def unavailable_in(exc: BaseException) -> StorageUnavailable | None:
@@ -332,6 +485,15 @@ class RetryingStorage(optuna.storages.BaseStorage, BaseHeartbeat):
         return retrying(lambda: getattr(self.inner, name)(*args, **kwargs), self.url, self.warn,
                         self.retry_for)
 
+    def set_trial_state_values(self, trial_id: int, state: optuna.trial.TrialState,
+                               values: Any = None) -> bool:
+        """Store a trial's state; once a trial that met a full disk has ended here, raise
+        that error (see stop_after_trial) so that the worker stops instead of going on."""
+        stored = self._call("set_trial_state_values", trial_id, state, values)
+        if state.is_finished() and trial_id in _STOP_AFTER:
+            raise _STOP_AFTER.pop(trial_id)
+        return stored
+
     # Heartbeats exist only where the wrapped storage has them (database storages).
     def get_heartbeat_interval(self) -> int | None:
         return self.inner.get_heartbeat_interval() if isinstance(self.inner, BaseHeartbeat) \
@@ -375,7 +537,8 @@ def _delegate(name: str) -> Callable[..., Any]:
 
 
 for _name in [n for n in dir(optuna.storages.BaseStorage)
-              if not n.startswith("_") and callable(getattr(optuna.storages.BaseStorage, n))]:
+              if not n.startswith("_") and callable(getattr(optuna.storages.BaseStorage, n))
+              and n not in vars(RetryingStorage)]:
     setattr(RetryingStorage, _name, _delegate(_name))
 RetryingStorage.__abstractmethods__ = frozenset()
 

@@ -241,7 +241,8 @@ class AfterTrial:
         if self.store is not None and trial.state == optuna.trial.TrialState.COMPLETE:
             try:
                 keep_best(study, self.store, self.keep_models)
-            except OSError as exc:  # the disk is full or the folder gone: the sweep goes on
+            except OSError as exc:  # the folder is gone: the sweep goes on (a full disk
+                # raises DiskFull, which stops it)
                 self.out(f"warning: could not cut the model files of trials no longer among "
                          f"the best: {exc}")
         finished, running = count_trials(study)
@@ -290,8 +291,8 @@ def _settle(study: optuna.Study, n_trials: int, reports: list[dict[str, Any]],
                         for r in problems))
         return
     first = problems[0]
-    if first["status"] in ("TooManyFailures", "StorageUnavailable"):
-        raise WorkerStopped(first["message"] if first["status"] == "StorageUnavailable"
+    if first["status"] in ("TooManyFailures", "StorageUnavailable", "DiskFull"):
+        raise WorkerStopped(first["message"] if first["status"] != "TooManyFailures"
                             else f"worker {first['worker']}: {first['message']}")
     if first["status"] == "lost":
         raise WorkerError(f"worker {first['worker']} kept ending without finishing "

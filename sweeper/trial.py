@@ -37,11 +37,19 @@ from .liveness import (
 )
 from .modelfile import meta_for
 from .objective import Score, score
+from .optuna_private import trial_id
 from .pruning import StopKind, explain, report_steps
 from .review import publish_trial
 from .space import suggest
 from .spec import Study
-from .storage import requeue
+from .storage import (
+    WholeOrNone,
+    artifact_folder,
+    disk_full,
+    folder_full,
+    requeue,
+    stop_after_trial,
+)
 from .train import TrainResult, combine, train_repeats
 from .windows import Windows
 
@@ -288,9 +296,12 @@ class TrialObjective:
         if self.store is None or not self.spec.trial_figures:
             return
         try:
-            publish_trial(trial, record.json_safe(attrs), self.store)
+            publish_trial(trial, record.json_safe(attrs), WholeOrNone(self.store))
         except Exception as exc:
             record.write(trial, {keys.REVIEW_ERROR: f"{type(exc).__name__}: {exc}"})
+            if disk_full(exc):  # the trial stands; the sweep stops once it is stored
+                stop_after_trial(trial_id(trial), folder_full(artifact_folder(self.store),
+                                                              exc))
 
     def _completed(self, trial: optuna.Trial) -> list[optuna.trial.FrozenTrial]:
         return trial.study.get_trials(deepcopy=False,
