@@ -178,6 +178,17 @@ def fresh_score(config: dict, windows, seeds: list[int],
     return parts.score, parts.val_loss
 
 
+def trace(study: optuna.Study) -> list[list]:
+    """[member-epochs used after the trial, its score or None, its parent or None, its move
+    or None] per trial, in order."""
+    used, out = 0, []
+    for t in study.trials:
+        used += member_epochs(t)
+        value = t.value if t.state == optuna.trial.TrialState.COMPLETE else None
+        out.append([used, value, t.user_attrs.get("parent"), t.user_attrs.get("move")])
+    return out
+
+
 def coverage(model: DeliveredModel, windows) -> dict[str, list[int]]:
     """Test targets inside the model's prediction intervals, and all of them, per level."""
     x, k, y = windows.split("test")
@@ -246,6 +257,9 @@ def run_study(series: str, contender: str, seed: int, budget: int, quick: bool =
         "selected": {"how": choice["how"] if choice else None,
                      "runs": len(selected.members), "trials": selected.trials},
         "coverage": covered,
+        # Each trial in order: member-epochs used so far, its score (None unless complete),
+        # and its lineage where it was a queued child; the anytime curves come from these.
+        "trace": trace(study),
         "retrain_best_test": float(np.mean(best_runs)),
         "retrain_final_test": float(np.mean(final_runs)),
         "retrain_runs": {"best": best_runs, "final": final_runs},
