@@ -31,11 +31,12 @@ from pathlib import Path
 import numpy as np
 import optuna
 import torch
-from bench_sweep import CONTENDERS, SEARCHED, retrained_models, sweep_to_budget
+from bench_sweep import CONTENDERS, SEARCHED, retrained_models, sweep_to_budget, trace
 from joblib import Parallel, delayed
 
 from sweeper import IntRange
 from sweeper.kept import from_study
+from sweeper.selection import choose
 from sweeper.spec import load_study_file
 from sweeper.windows import prepare
 
@@ -52,11 +53,13 @@ def run_study(contender: str, seed: int, budget: int, quick: bool) -> dict:
         base.space, hidden=IntRange(4, 8), layers=1, epochs=IntRange(5, 10, step=5),
         batch_size=1024)  # one step an epoch
     spec = dataclasses.replace(base, name=f"vowels-{contender}-{seed}", seed=seed, space=space,
-                               trial_figures=False, engine="sequential",
+                               trial_figures=False, engine="sequential", n_trials=1_000_000,
                                **CONTENDERS[contender])
     windows = prepare(spec.data, STUDY_FILE.parent, seed=seed)
     with tempfile.TemporaryDirectory() as artifacts:
         study, used, sweep_s = sweep_to_budget(spec, windows, budget, artifacts)
+        if contender != "plain":  # sweeper delivers the model chosen from its kept runs
+            choose(study, windows, artifacts)
         model = from_study(study, artifacts)
         delivered_loss = model.losses_on(windows, "test")[0]
         delivered_acc = model.scores_on(windows, "test")["accuracy"]
@@ -66,7 +69,8 @@ def run_study(contender: str, seed: int, budget: int, quick: bool) -> dict:
            "chosen": {k: chosen[k] for k in SEARCHED + ("lr",)},
            "test_windows": int(windows.n_test),
            "majority": windows.task.majority(windows.split("test")[2]),
-           "delivered_loss": delivered_loss, "delivered_accuracy": delivered_acc}
+           "delivered_loss": delivered_loss, "delivered_accuracy": delivered_acc,
+           "trace": trace(study)}
     if contender == "plain":  # what a careful user of plain Optuna retrains from its pick
         n = QUICK["retrain_seeds"] if quick else RETRAIN_SEEDS
         best, _ = retrained_models(chosen, spec.data, windows,
@@ -119,26 +123,54 @@ def main() -> None:
     p.add_argument("--budget", type=int, default=3000, help="member-epochs per study")
     p.add_argument("--seeds", type=int, default=5, help="study seeds (0 ... SEEDS - 1)")
     p.add_argument("--jobs", type=int, default=2)
-    p.add_argument("--out", help="also write every study's row as JSON here")
+    p.add_argument("--contenders", nargs="+", default=["plain", "sweeper"],
+                   choices=list(CONTENDERS))
+    p.add_argument("--out", help="also write every study's row as JSON here; studies already "
+                                 "in it are read back, not run again")
     args = p.parse_args()
     if args.quick:
         args.budget, args.seeds = QUICK["budget"], 1
     if args.budget < 1 or args.seeds < 1:
         p.error("--budget and --seeds must be at least 1")
     start = time.perf_counter()
-    work = [(c, seed) for seed in range(args.seeds) for c in ("plain", "sweeper")]
-    rows = []
+    work = [(c, seed) for seed in range(args.seeds) for c in args.contenders]
+    rows = [r for r in (json.loads(Path(args.out).read_text())
+                        if args.out and Path(args.out).exists() else [])
+            if r["budget"] == args.budget]
+    done = {(r["contender"], r["seed"]) for r in rows}
+    work = [w for w in work if w not in done]
     for row in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
             delayed(run_study)(c, seed, args.budget, args.quick) for c, seed in work):
         rows.append(row)
-        print(f"  [{len(rows)}/{len(work)}] {row['contender']} seed {row['seed']}: test "
-              f"accuracy {row['delivered_accuracy']:.3f} ({row['sweep_s']:.0f} s)", flush=True)
+        print(f"  [{len(rows) - len(done)}/{len(work)}] {row['contender']} seed "
+              f"{row['seed']}: test accuracy {row['delivered_accuracy']:.3f} "
+              f"({row['sweep_s']:.0f} s)", flush=True)
         if args.out:
             Path(args.out).write_text(json.dumps(rows, indent=1))
     print(f"# bench_classify: {STUDY_FILE.name}, budget {args.budget} member-epochs per study, "
           f"{args.seeds} study seeds, {args.jobs} processes x 1 torch thread on "
           f"{platform.processor() or platform.machine()}; {time.perf_counter() - start:.0f} s")
     print(summarize(rows))
+    print()
+    print(summarize_contenders(rows))
+
+
+def summarize_contenders(rows: list[dict]) -> str:
+    """Each contender's median test accuracy and cross-entropy over its study seeds, and the
+    best score its trials reached after 25, 50, 75 and 100% of the budget (medians)."""
+    from bench_sweep import FRACTIONS, best_by
+
+    lines = ["| contender | studies | test accuracy: median / worst | test cross-entropy: "
+             "median | best score after 25% / 50% / 75% / 100% of the budget |",
+             "|---|---|---|---|---|"]
+    for c in dict.fromkeys(r["contender"] for r in rows):
+        rs = [r for r in rows if r["contender"] == c]
+        acc = [r["delivered_accuracy"] for r in rs]
+        curve = " / ".join(f"{np.median([best_by(r, f) for r in rs]):.4f}" for f in FRACTIONS) \
+            if all("trace" in r for r in rs) else "-"
+        lines.append(f"| {c} | {len(rs)} | {np.median(acc):.3f} / {min(acc):.3f} | "
+                     f"{np.median([r['delivered_loss'] for r in rs]):.3f} | {curve} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -92,6 +92,10 @@ CONTENDERS = {
     # The budget spent on breadth: one run per trial (as plain), sweeper's score, stopping and
     # the delivered model chosen from the kept runs.
     "sweeper-1-repeat": {"repeats": 1, "screen": False},
+    # A trial's verdict queues one child by a repair move (see sweeper/repair.py), and its
+    # control: the same share of children, moves drawn at random without reading the verdict.
+    "sweeper-repair": {"repair": "auto"},
+    "sweeper-random-moves": {"repair": "random"},
 }
 RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS = 5, 5, 3
 # --quick: every contender and every step above, at the smallest size that still runs them
@@ -116,8 +120,11 @@ def windows_for(name: str):
 
 
 def spec_for(contender: str, series: str, seed: int, space: Space = SPACE) -> Study:
+    # The budget of member-epochs ends a study, not a trial count: n_trials only has to be
+    # out of reach (repair queues children only while trials are left to run them).
     return Study(name=f"{series}-{contender}-{seed}", data=Data(source=series), space=space,
-                 seed=seed, trial_figures=False, engine="sequential", **CONTENDERS[contender])
+                 seed=seed, trial_figures=False, engine="sequential", n_trials=1_000_000,
+                 **CONTENDERS[contender])
 
 
 def n_weights(config: dict) -> int:
@@ -374,6 +381,72 @@ def summarize_proof(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+REPAIR_CONTENDERS = ("sweeper", "sweeper-repair", "sweeper-random-moves")
+FRACTIONS = (0.25, 0.5, 0.75, 1.0)
+
+
+def best_by(row: dict, fraction: float) -> float:
+    """The best (lowest) score among the trials finished within `fraction` of the budget."""
+    scores = [s for used, s, *_ in row["trace"]
+              if s is not None and used <= fraction * row["budget"]]
+    return min(scores) if scores else float("nan")
+
+
+def move_outcomes(rows: list[dict]) -> dict[str, list[bool]]:
+    """Per move, whether each child scored below its parent (a child of a parent without a
+    score succeeds by completing)."""
+    out: dict[str, list[bool]] = {}
+    for r in rows:
+        t = r["trace"]
+        for _, value, parent, move in t:
+            if parent is None or move is None or parent >= len(t):
+                continue
+            bar = t[parent][1]
+            out.setdefault(move, []).append(value is not None and (bar is None or value < bar))
+    return out
+
+
+def summarize_repair(rows: list[dict]) -> str:
+    """Repair against TPE alone and against random moves: delivered test loss, the best score
+    reached after 25/50/75/100% of the budget (anytime), and each move's success rate."""
+    lines = ["| series | space | contender | studies | delivered test: median / worst | "
+             "vs TPE alone: median, paired wins | best score after 25% / 50% / 75% / 100% of "
+             "the budget (medians) | share of the budget to reach TPE alone's final median |",
+             "|---|---|---|---|---|---|---|---|"]
+    for space in sorted({r.get("space", "default") for r in rows}):
+        for series in SERIES:
+            at = {c: {r["seed"]: r for r in rows if r["series"] == series
+                      and r.get("space", "default") == space and r["contender"] == c
+                      and "trace" in r} for c in REPAIR_CONTENDERS}
+            seeds = sorted(set.intersection(*(set(v) for v in at.values())))
+            if not seeds:
+                continue
+            base = at["sweeper"]
+            target = float(np.median([best_by(base[s], 1.0) for s in seeds]))
+            for c in REPAIR_CONTENDERS:
+                d = np.array([at[c][s]["delivered_test"] for s in seeds])
+                b = np.array([base[s]["delivered_test"] for s in seeds])
+                curve = [float(np.median([best_by(at[c][s], f) for s in seeds]))
+                         for f in FRACTIONS]
+                reach = next((f for f in np.linspace(0.05, 1.0, 20) if np.median(
+                    [best_by(at[c][s], f) for s in seeds]) <= target), None)
+                versus = "-" if c == "sweeper" else \
+                    f"{np.median(d) / np.median(b) - 1:+.1%}, {(d < b).sum()}/{len(seeds)}"
+                lines.append(f"| {series} | {space} | {c} | {len(seeds)} | {np.median(d):.4f} / "
+                             f"{d.max():.4f} | {versus} | "
+                             + " / ".join(f"{v:.4f}" for v in curve) + " | "
+                             + (f"{reach:.0%}" if reach is not None else "not reached") + " |")
+    lines.append("")
+    for c in REPAIR_CONTENDERS[1:]:
+        got = move_outcomes([r for r in rows if r["contender"] == c and "trace" in r])
+        total = [x for v in got.values() for x in v]
+        if total:
+            lines.append(f"{c}: children beat their parent {sum(total)}/{len(total)} "
+                         f"({np.mean(total):.0%}); " + ", ".join(
+                             f"{m} {sum(v)}/{len(v)}" for m, v in sorted(got.items())))
+    return "\n".join(lines)
+
+
 def summarize(rows: list[dict]) -> str:
     """The earlier subsections' table (rows run with --extras)."""
     lines = ["| series | contender | median test loss over study seeds | std across study seeds "
@@ -470,6 +543,9 @@ def main() -> None:
     if any("selected_test" in r for r in rows + earlier):
         print()
         print(summarize_proof(rows + earlier))
+    if any(r["contender"] in REPAIR_CONTENDERS[1:] for r in rows + earlier):
+        print()
+        print(summarize_repair(rows + earlier))
     if any("test_mean" in r for r in rows + earlier):
         print()
         print(summarize(rows + earlier))

@@ -120,6 +120,9 @@ def _run_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--pruner", help="none, median, percentile, successive_halving, hyperband, "
                                     "patient")
     p.add_argument("--sampler", help="tpe (default), random, gp, cmaes or qmc")
+    p.add_argument("--repair", help="off (default), auto (a trial's diagnosis may queue one "
+                                    "child by a repair move) or random (the same share of "
+                                    "children, moves drawn at random)")
     p.add_argument("--engine", help="auto, vectorized or sequential: how repeats train")
     p.add_argument("--threads", type=int, default=1,
                    help="CPU threads for torch per worker (default 1: small LSTMs run fastest "
@@ -159,6 +162,7 @@ def _check_run(args: argparse.Namespace) -> _Sweep:
         "storage": args.storage,
         "artifacts": args.artifacts, "device": args.device, "seed": args.seed,
         "pruner": args.pruner, "sampler": args.sampler, "engine": args.engine,
+        "repair": args.repair,
         "max_failures": args.max_failures, "screen": args.screen})
     if args.threads < 1:
         raise SpecError(f"--threads must be >= 1, but got {args.threads}.")

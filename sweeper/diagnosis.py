@@ -76,6 +76,8 @@ class Label(str, Enum):
     GOOD = "good"
     OVERFIT = "overfit"
     DIVERGED = "diverged"
+    # A trial's repeats with no label shared by more than half of them (never one run's).
+    MIXED = "mixed"
 
 
 # Ties in a trial's vote go to the label that asks for the most attention.
@@ -90,6 +92,10 @@ class Diagnosis:
     evidence: dict[str, Any] = field(default_factory=dict)
     # Share of nearby thresholds under which the curves get this label (1.0: none changes it).
     confidence: float = 1.0
+    # Which rung of the ladder labelled it ("overfit", "still falling", "above baseline",
+    # "above reference", "stalled", "too short", "good", "diverged"): what to change next
+    # follows from it (see repair).
+    branch: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,7 @@ class TrialDiagnosis:
     agreement: str  # "2/3 repeats overfit"
     confidence: float  # share of repeats that agree with the label
     runs: tuple[Diagnosis, ...]
+    branch: str = ""  # the speaking repeat's branch ("mixed" when no label has a majority)
 
     @property
     def repeat_labels(self) -> list[str]:
@@ -135,7 +142,7 @@ def diagnose_run(
     m = {**_measure(train, val, baseline, reference), "baseline_name": baseline_name}
     branch = _decide(m, th)
     d = _explain(branch, m, th)
-    d = dataclasses.replace(d, confidence=_confidence(m, th, d.label))
+    d = dataclasses.replace(d, confidence=_confidence(m, th, d.label), branch=branch)
     if grad_norm is None:
         return d
     return _with_gradients(d, np.asarray(grad_norm, dtype=float))
@@ -182,6 +189,7 @@ def _diverged(train: np.ndarray, val: np.ndarray) -> Diagnosis | None:
             f"loss became {what} at epoch {e}",
             "lower the learning rate or clip gradients",
             {"n_epochs": n, "diverged_epoch": e},
+            branch="diverged",
         )
     if n >= 2 and train[-1] > 10 * train[0] and train[-1] > 1.0:
         return Diagnosis(
@@ -189,6 +197,7 @@ def _diverged(train: np.ndarray, val: np.ndarray) -> Diagnosis | None:
             f"training loss exploded from {train[0]:.3g} to {train[-1]:.3g} over {n} epochs",
             "lower the learning rate or clip gradients",
             {"n_epochs": n, "diverged_epoch": n},
+            branch="diverged",
         )
     return None
 
@@ -482,14 +491,27 @@ _LABEL_OF = {"overfit": Label.OVERFIT, "still falling": Label.UNDERFIT,
 
 
 def diagnose_trial(runs: list[Diagnosis]) -> TrialDiagnosis:
-    """Majority label over repeats; ties go to the more severe label."""
+    """The label more than half the repeats share, with how many agree; with no such label,
+    "mixed", saying what each repeat got (a diverged repeat still makes the trial diverged:
+    its configuration is unstable)."""
     votes = Counter(r.label for r in runs)
     top = max(votes.values())
     label = next(lbl for lbl in SEVERITY if votes.get(lbl, 0) == top)
+    mixed = len(votes) > 1 and 2 * top <= len(runs) and Label.DIVERGED not in votes
     agreeing = [r for r in runs if r.label == label]
     # The agreeing run with the median validation loss speaks for the trial.
     agreeing.sort(key=lambda r: r.evidence.get("val_end", math.inf))
     speaker = agreeing[(len(agreeing) - 1) // 2]
+    if mixed:
+        counts = ", ".join(f"{votes[lbl]} {lbl.value}" for lbl in SEVERITY if lbl in votes)
+        agreement = f"no majority among {len(runs)} repeats ({counts})"
+        return TrialDiagnosis(
+            Label.MIXED,
+            f"{agreement}: " + "; ".join(f"repeat {i + 1} {r.label.value}: {r.reason}"
+                                         for i, r in enumerate(runs)),
+            "the repeats disagree: look at each one's curves; more repeats would say which "
+            "way this configuration leans",
+            agreement, top / len(runs), tuple(runs), "mixed")
     agreement = f"{top}/{len(runs)} repeats {label.value}"
     return TrialDiagnosis(
         label,
@@ -498,4 +520,5 @@ def diagnose_trial(runs: list[Diagnosis]) -> TrialDiagnosis:
         agreement,
         top / len(runs),
         tuple(runs),
+        speaker.branch,
     )

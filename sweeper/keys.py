@@ -47,6 +47,15 @@ WORKER = "worker"  # {"host", "pid"} of the process running the trial
 HEARTBEAT = "heartbeat"  # unix time, refreshed while running (journal storage only)
 RETRY_OF = "retry_of"  # number of the trial whose configuration this one runs again
 RETRY_REASON = "retry_reason"  # why that trial was taken as abandoned, when it could not say
+# A child queued by its parent's verdict (see repair): the parent's number, the move's name,
+# what it changed ("dropout 0.1 -> 0.25"), and the parent's label and score when it was queued
+PARENT = "parent"
+MOVE = "move"
+MOVE_DETAIL = "move_detail"
+PARENT_LABEL = "parent_label"
+PARENT_SCORE = "parent_score"
+# On the parent: {"move", "detail", "child_of_policy", "why"} or {"why"} when no child was queued
+REPAIR = "repair"
 
 # Trial user attrs: the delivered model (the repeats at their best validation epochs).
 # {"val_loss": the averaged prediction's validation loss, "repeat_val_loss": [...],

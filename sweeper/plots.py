@@ -145,7 +145,7 @@ def save_png(fig: Any, path: str | Path) -> Path:
 
 
 LABEL_COLORS = {"underfit": "tab:purple", "good": "tab:green", "overfit": "tab:red",
-                "diverged": "black", "": "tab:gray"}
+                "mixed": "tab:olive", "diverged": "black", "": "tab:gray"}
 
 
 class OverviewData(NamedTuple):
@@ -153,18 +153,22 @@ class OverviewData(NamedTuple):
 
     params: dict[str, tuple[list[Any], list[float], list[str]]]  # name -> (values, scores, labels)
     title: str
+    children: dict[str, list[bool]] = {}  # name -> whether each point is a repair's child
 
 
 def overview_data(trials: list[dict[str, Any]], title: str) -> OverviewData:
-    """From [{"params": {...}, "score": float, "label": str}], complete trials only."""
+    """From [{"params": {...}, "score": float, "label": str, "child": bool}], complete trials
+    only."""
     params: dict[str, tuple[list[Any], list[float], list[str]]] = {}
+    children: dict[str, list[bool]] = {}
     for t in trials:
         for name, value in t["params"].items():
             values, scores, labels = params.setdefault(name, ([], [], []))
             values.append(value)
             scores.append(t["score"])
             labels.append(t.get("label") or "")
-    return OverviewData(params, title)
+            children.setdefault(name, []).append(bool(t.get("child")))
+    return OverviewData(params, title, children)
 
 
 def draw_overview(data: OverviewData) -> Any:
@@ -181,12 +185,15 @@ def draw_overview(data: OverviewData) -> Any:
     _fixed_margins(fig, rows, cols)
     for ax, (name, (values, scores, labels)) in zip(axes, sorted(data.params.items()),
                                                     strict=False):
+        child = data.children.get(name) or [False] * len(values)
         for label in LABEL_COLORS:
-            pts = [(v, s) for v, s, lbl in zip(values, scores, labels, strict=True)
-                   if lbl == label]
-            if pts:
-                ax.scatter(*zip(*pts, strict=True), color=LABEL_COLORS[label], s=18,
-                           label=label or "no label")
+            for is_child, marker in ((False, "o"), (True, "^")):
+                pts = [(v, s) for v, s, lbl, c in zip(values, scores, labels, child, strict=True)
+                       if lbl == label and c is is_child]
+                if pts:
+                    ax.scatter(*zip(*pts, strict=True), color=LABEL_COLORS[label], s=18,
+                               marker=marker, label=(label or "no label") +
+                               (" (a repair's child)" if is_child else ""))
         numeric = all(isinstance(v, (int, float)) for v in values)
         positive = numeric and min(values) > 0
         if positive and max(values) / min(values) > 50:

@@ -55,8 +55,8 @@ def trial_attrs(config: dict[str, Any], seeds: list[int], device: Any, result: A
     trial.Outcome (its verdict, score parts, delivered model and prune reason)."""
     n = len(seeds)
     verdict, parts = outcome.verdict, outcome.score
-    best_epochs = [r.evidence.get("best_epoch") for r in verdict.runs]
-    best_epochs = [b for b in best_epochs if b is not None]
+    # The epochs the delivered repeats' weights are from (their lowest validation loss).
+    best_epochs = [b for b in outcome.best_epochs if b]
     attrs = {
         keys.LABEL: verdict.label.value,
         keys.AGREEMENT: verdict.agreement,
@@ -179,7 +179,11 @@ class Record:
 
     @property
     def best_epochs(self) -> list[int | None]:
-        """Each repeat's best validation epoch (1-based), as the diagnosis read it."""
+        """Each repeat's best validation epoch (1-based): the epoch its delivered weights are
+        from (for records written before those were stored, the diagnosis's smoothed one)."""
+        delivered = self.get(keys.DELIVERED, {}).get("best_epochs")
+        if delivered:
+            return [e or None for e in delivered]
         return [e.get("best_epoch") for e in self.evidence]
 
     @property
@@ -241,6 +245,16 @@ class Record:
     @property
     def retry_of(self) -> int | None:
         return self.attrs.get(keys.RETRY_OF)
+
+    @property
+    def lineage(self) -> str | None:
+        """"repair of #9: overfit -> more dropout (dropout 0.1 -> 0.25)" for a child queued by
+        its parent's verdict; None for any other trial."""
+        parent = self.attrs.get(keys.PARENT)
+        if parent is None:
+            return None
+        return (f"repair of #{parent}: {self.attrs.get(keys.PARENT_LABEL, '?')} -> "
+                f"{self.attrs.get(keys.MOVE, '?')} ({self.attrs.get(keys.MOVE_DETAIL, '')})")
 
     @property
     def worker(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 import pandas as pd
 
@@ -113,6 +114,29 @@ def best_summary(study: optuna.Study) -> str:
     return "\n".join(lines)
 
 
+def moves_table(records: list[Record]) -> list[str]:
+    """Each repair move made in the study: how often it was tried, how often its child scored
+    below its parent, and the median change of score (child against parent)."""
+    rows: dict[str, list[tuple[bool, float | None]]] = {}
+    for r in records:
+        move, bar = r.attrs.get(keys.MOVE), r.attrs.get(keys.PARENT_SCORE)
+        if move is None or r.state not in ("complete", "pruned", "fail"):
+            continue
+        score = r.score
+        change = (score - bar) / abs(bar) if score is not None and bar else None
+        rows.setdefault(move, []).append((score is not None and (bar is None or score < bar),
+                                          change))
+    if not rows:
+        return []
+    out = ["", "Repair moves (each child's score against its parent's):",
+           f"  {'move':24} {'tried':>6} {'improved':>9} {'median change of score':>24}"]
+    for move, got in sorted(rows.items()):
+        changes = [c for _, c in got if c is not None]
+        median = f"{float(np.median(changes)):+.1%}" if changes else "-"
+        out.append(f"  {move:24} {len(got):>6} {sum(b for b, _ in got):>9} {median:>24}")
+    return out
+
+
 def judged_on(study: optuna.Study) -> str | None:
     """The data the study's trials were judged on, as the sweep read them."""
     return (study.user_attrs.get(keys.STUDY_DATA) or {}).get("summary")
@@ -187,6 +211,7 @@ def write_report(study: optuna.Study, out: Path, test: dict | None = None,
                    or "no reason stored (the process may have been killed)")
             again = f" (its configuration ran again as #{retry.number})" if retry else ""
             lines.append(f"  #{r.number} {r.state}: {why}{again}")
+    lines += moves_table(records)
     running = [r.number for r in records if r.state == "running"]
     if running:
         lines += ["", f"Running (or left running by a stopped process): "

@@ -120,6 +120,13 @@ def trial_note(rec: Record, test: dict[str, Any] | None = None) -> str:
     for key in (keys.PRUNE_REASON, keys.FAIL_REASON):
         if a(key):
             lines += ["", f"**{key.replace('_', ' ').capitalize()}.** {a(key)}"]
+    if rec.lineage:
+        lines += ["", f"**Lineage.** This trial is the {rec.lineage}."]
+    repair = a(keys.REPAIR)
+    if repair:
+        lines += ["", "**Next.** " + (f"Queued a child: {repair['move']} ({repair['detail']}); "
+                                      f"{repair['why']}." if repair.get("move") else
+                                      f"{repair['why']}.")]
     return "\n".join(lines)
 
 
@@ -230,7 +237,8 @@ def study_figures(study: optuna.Study) -> dict[str, Any]:
     if done:
         records = [Record.of(t) for t in done]
         figures["overview.png"] = draw_overview(overview_data(
-            [{"params": r.params, "score": r.value, "label": r.label} for r in records],
+            [{"params": r.params, "score": r.value, "label": r.label,
+              "child": r.lineage is not None} for r in records],
             f"{study.study_name}: searched parameters vs score"))
         panels = [trial_figure_data(r)._replace(
                       title=f"#{r.number} {r.label or ''} score {r.value:.3g}")

@@ -19,6 +19,7 @@ from typing import Any
 
 from .data import Data
 from .pruning import PRUNERS
+from .repair import POLICIES
 from .samplers import check as check_sampler
 from .space import Space
 from .validate import SpecError, did_you_mean, must, spec_dataclass
@@ -90,6 +91,11 @@ class Study:
     # epochs, predictions averaged; the spread over their best-epoch losses) or "final" (each
     # repeat's last 5-epoch mean, at its final weights).
     validation: str = "delivered"
+    # After each trial, its diagnosis may queue one child configuration by a repair move (see
+    # repair): "auto" (moves chosen by the verdict and by what worked in this study), "off",
+    # or "random" (the same share of children, moves drawn at random: the control that proves
+    # whether reading the verdict helps).
+    repair: str = "off"
     # A worker stops after this many failed trials in a row (exceptions, out of memory): at that
     # point every trial probably fails for the same reason. Diverged runs are pruned, not failed.
     max_failures: int = 5
@@ -107,6 +113,9 @@ class Study:
         _positive_int("max_reports", self.max_reports)
         _positive_int("max_failures", self.max_failures)
         _positive_int("keep_models", self.keep_models)
+        if self.repair not in POLICIES:
+            raise SpecError(f"Study.repair must be one of {', '.join(POLICIES)}, but got "
+                            f"{self.repair!r}{did_you_mean(str(self.repair), POLICIES)}.")
         if self.validation not in VALIDATIONS:
             close = did_you_mean(str(self.validation), VALIDATIONS)
             raise SpecError(f"Study.validation must be one of {', '.join(VALIDATIONS)}, but got "
@@ -165,6 +174,7 @@ class Study:
             "max_reports": self.max_reports, "engine": self.engine,
             "max_failures": self.max_failures, "screen": self.screen,
             "keep_models": self.keep_models, "validation": self.validation,
+            "repair": self.repair,
         }
 
 

@@ -268,6 +268,8 @@ class AfterTrial:
             what = f"failed   {rec.get(keys.FAIL_REASON, 'unknown error')}"
         if rec.retry_of is not None:
             what += f" (runs trial #{rec.retry_of}'s configuration again)"
+        if rec.lineage:
+            what = f"{rec.lineage}; {what}"
         seconds = trial.duration.total_seconds() if trial.duration else 0.0
         self.out(f"[{done}/{self.n_trials}] #{trial.number:<3d} {what}  ({params}; "
                  f"{seconds:.1f}s)")

@@ -39,6 +39,7 @@ from .modelfile import meta_for
 from .objective import Score, score
 from .optuna_private import trial_id
 from .pruning import StopKind, explain, report_steps
+from .repair import CHILD_SHARE, choose, tally
 from .review import publish_trial
 from .space import suggest
 from .spec import Study
@@ -127,6 +128,18 @@ class Outcome:
         return self.prune_reason is None
 
 
+def _verdict(outcome: Outcome) -> dict[str, Any]:
+    """The verdict as the repair policy reads it: the trial's label and the branch, evidence
+    and recommendation of a repeat that shares it, and each repeat's own."""
+    v = outcome.verdict
+    runs = [{"label": r.label.value, "branch": r.branch, "evidence": r.evidence,
+             "recommendation": r.recommendation} for r in v.runs]
+    speaker = next((r for r in runs if r["label"] == v.label.value and r["branch"] == v.branch),
+                   runs[0] if runs else {})
+    return {"label": v.label.value, "branch": v.branch, "recommendation": v.recommendation,
+            "evidence": speaker.get("evidence") or {}, "runs": runs}
+
+
 def prune_reason(result: TrainResult, runs: list[Diagnosis], verdict: TrialDiagnosis,
                  parts: Score, stopped: str | None) -> str | None:
     """Why a trial is pruned, or None: a diverged repeat first (its configuration is unstable,
@@ -191,6 +204,7 @@ class TrialObjective:
             attrs.update(self._model_file(trial, config, seeds, result, outcome))
         with timing("storage_s"):
             record.write(trial, attrs)
+            self._repair(trial, config, outcome)
         with timing("review_s"):
             self._publish(trial, attrs)
         record.write(trial, {keys.TIMING: timing.seconds(result.seconds)})
@@ -289,6 +303,42 @@ class TrialObjective:
         meta["intervals"] = outcome.intervals
         return {keys.MODEL: save_artifact(trial, self.store, meta, result.states,
                                           self.spec.keep_models)}
+
+    def _repair(self, trial: optuna.Trial, config: dict[str, Any], outcome: Outcome) -> None:
+        """Queue one child configuration by a repair move from this trial's verdict (see
+        repair), through Optuna's own queue, so that every worker and the sampler see it; say
+        on the trial what was queued, or why nothing was."""
+        policy = self.spec.repair
+        diverged = bool(outcome.prune_reason and outcome.prune_reason.startswith("diverged"))
+        if policy == "off" or not (outcome.completes or diverged):
+            return
+        study = trial.study
+        trials = study.get_trials(deepcopy=False)
+        children = [t for t in trials if keys.PARENT in t.user_attrs]
+        waiting = sum(t.state == optuna.trial.TrialState.WAITING for t in trials)
+        finished = sum(t.state.is_finished() for t in trials)
+        if len(children) + 1 > CHILD_SHARE * (len(trials) + 1):
+            why = (f"no child: {len(children)} of the study's {len(trials)} trials are "
+                   f"children already, and another would take them past {CHILD_SHARE:.0%}")
+            record.write(trial, {keys.REPAIR: {"why": why}})
+            return
+        if finished + waiting + 1 >= self.spec.n_trials:  # no trial left to run it in
+            return
+        stats = tally([{"move": t.user_attrs[keys.MOVE], "score": t.value,
+                        "parent_score": t.user_attrs.get(keys.PARENT_SCORE)}
+                       for t in children if t.state.is_finished()])
+        rng = np.random.default_rng([self.spec.seed, trial.number, 33])
+        move, why = choose(_verdict(outcome), config, self.spec.space, stats, rng, policy)
+        if move is None:
+            record.write(trial, {keys.REPAIR: {"why": why}})
+            return
+        params = {**trial.params, move.param: move.new}
+        study.enqueue_trial(params, user_attrs={
+            keys.PARENT: trial.number, keys.MOVE: move.name, keys.MOVE_DETAIL: move.describe(),
+            keys.PARENT_LABEL: outcome.verdict.label.value,
+            keys.PARENT_SCORE: outcome.score.score if outcome.completes else None})
+        record.write(trial, {keys.REPAIR: {"move": move.name, "detail": move.describe(),
+                                           "policy": policy, "why": why}})
 
     def _publish(self, trial: optuna.Trial, attrs: dict[str, Any]) -> None:
         """The trial's figure and note; one that cannot be drawn or saved must not cost the

@@ -92,8 +92,15 @@ def test_trial_label_is_the_majority_with_agreement():
     assert t.repeat_labels == ["good", "overfit", "good"]
 
 
-def test_trial_ties_go_to_the_more_severe_label():
-    assert diagnose_trial([_d(Label.GOOD), _d(Label.OVERFIT)]).label is Label.OVERFIT
+def test_repeats_with_no_majority_make_a_mixed_trial_that_says_so():
+    t = diagnose_trial([_d(Label.GOOD), _d(Label.UNDERFIT), _d(Label.OVERFIT)])
+    assert t.label is Label.MIXED and t.branch == "mixed"
+    assert t.agreement == "no majority among 3 repeats (1 overfit, 1 underfit, 1 good)"
+    assert "repeat 3 overfit: overfit reason" in t.reason
+    assert diagnose_trial([_d(Label.GOOD), _d(Label.OVERFIT)]).label is Label.MIXED
+    # two of three is a majority; a diverged repeat still makes the trial diverged
+    assert diagnose_trial([_d(Label.GOOD), _d(Label.GOOD), _d(Label.OVERFIT)]).label is \
+        Label.GOOD
     assert diagnose_trial([_d(Label.UNDERFIT), _d(Label.DIVERGED)]).label is Label.DIVERGED
 
 

@@ -1,0 +1,124 @@
+"""Repair moves: what a verdict proposes, the control that ignores it, and children queued
+through Optuna that survive a resume and a second worker, within their share."""
+
+import numpy as np
+import optuna
+import pytest
+
+from sweeper import FloatRange, IntRange, Space, keys
+from sweeper.repair import CHILD_SHARE, EVERY_MOVE, TABLE, apply, choose, problems, tally
+from sweeper.storage import load_existing_study
+
+SPACE = Space(hidden=IntRange(4, 64), layers=IntRange(1, 2), dropout=FloatRange(0.0, 0.5),
+              weight_decay=FloatRange(1e-6, 1e-2, log=True), epochs=IntRange(20, 200, step=20),
+              lr=FloatRange(1e-4, 1e-1, log=True))
+CONFIG = {"hidden": 16, "layers": 1, "dropout": 0.1, "weight_decay": 1e-5, "epochs": 100,
+          "lr": 1e-2, "grad_clip": None}
+RNG = np.random.default_rng(0)
+
+
+def verdict(label, branch, **evidence):
+    return {"label": label, "branch": branch, "recommendation": "", "evidence": evidence,
+            "runs": []}
+
+
+def test_an_overfit_trial_gets_more_regularization_or_less_capacity():
+    move, why = choose(verdict("overfit", "overfit", best_epoch=30), CONFIG, SPACE, {}, RNG)
+    assert move.name in {m.name for m in TABLE["overfit"]}
+    assert (move.param, move.new > move.old) in {("dropout", True), ("weight_decay", True),
+                                                 ("hidden", False), ("epochs", False)}
+    assert "Thompson sampling" in why
+
+
+def test_a_diverged_trial_gets_a_lower_learning_rate():
+    move, _ = choose(verdict("diverged", "diverged"), CONFIG, SPACE, {}, RNG)
+    assert (move.param, move.old, move.new) == ("lr", 1e-2, pytest.approx(4e-3))
+
+
+def test_moves_stay_inside_the_space_and_skip_fixed_settings():
+    fixed = Space(hidden=64, layers=1, dropout=FloatRange(0.0, 0.5), weight_decay=0.0,
+                  epochs=100, lr=1e-3)
+    config = {**CONFIG, "hidden": 64, "weight_decay": 0.0, "epochs": 100, "lr": 1e-3}
+    spec = next(m for m in TABLE["plateau"] if m.param == "hidden")
+    assert apply(spec, config, fixed, {})[1] == "hidden is not searched (fixed at 64)"
+    at_top = {**CONFIG, "hidden": 64}
+    assert apply(spec, at_top, SPACE, {})[1] == "hidden is already at the end of its range (64)"
+    more = next(m for m in TABLE["still improving"] if m.param == "epochs")
+    move, _ = apply(more, {**CONFIG, "epochs": 180}, SPACE, {})
+    assert move.new == 200  # clipped to the range's end, on its grid
+    # a verdict whose every move is fixed gets no move, and says why
+    none, why = choose(verdict("good", "good"), config, fixed, {}, RNG)
+    assert none is None and "no move for good applies here" in why
+
+
+def test_the_control_never_reads_the_label():
+    picks = {label: [choose(verdict(label, branch), CONFIG, SPACE, {},
+                            np.random.default_rng(seed), "random")[0].name
+                     for seed in range(40)]
+             for label, branch in (("overfit", "overfit"), ("good", "good"))}
+    assert picks["overfit"] == picks["good"]  # the same draws whatever the verdict says
+    assert set(picks["good"]) > {m.name for m in TABLE["good"]}
+
+
+def test_moves_that_work_here_are_chosen_more_often():
+    stats = tally([{"move": "more dropout", "score": 0.5, "parent_score": 1.0}] * 8
+                  + [{"move": "fewer units", "score": 2.0, "parent_score": 1.0}] * 8)
+    assert stats == {"more dropout": (8, 0), "fewer units": (0, 8)}
+    names = [choose(verdict("overfit", "overfit", best_epoch=30), CONFIG, SPACE, stats,
+                    np.random.default_rng(s))[0].name for s in range(50)]
+    assert names.count("more dropout") > 25 and names.count("fewer units") < 5
+
+
+def test_a_mixed_trial_uses_each_repeats_problem():
+    mixed = {"label": "mixed", "branch": "mixed", "recommendation": "", "evidence": {},
+             "runs": [{"label": "overfit", "branch": "overfit", "evidence": {}},
+                      {"label": "underfit", "branch": "still falling", "evidence": {}},
+                      {"label": "good", "branch": "good", "evidence": {}}]}
+    assert problems(mixed) == ["overfit", "still improving"]
+    assert len(EVERY_MOVE) == len({m.name for m in EVERY_MOVE})
+
+
+STUDY = """\
+from sweeper import Data, FloatRange, IntRange, Space, Study
+
+study = Study(
+    name="repaired",
+    data=Data(source="synthetic", window=6),
+    space=Space(hidden=IntRange(2, 8), layers=1, dropout=FloatRange(0.0, 0.4),
+                weight_decay=0.0, epochs=IntRange(4, 12, step=4), lr=1e-2, batch_size=256),
+    repeats=1, n_trials={n}, pruner="none", screen=False, trial_figures=False,
+    study_figures=False, repair="auto", storage="runs/journal.log",
+)
+"""
+
+
+@pytest.mark.slow
+def test_children_are_queued_through_optuna_survive_a_resume_and_a_second_worker(
+        tmp_path, monkeypatch, capsys):
+    from sweeper.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "study.py").write_text(STUDY.format(n=6))
+    assert main(["study.py"]) == 0
+    out = capsys.readouterr().out
+    assert "repair of #" in out
+    study = load_existing_study("repaired", "runs/journal.log")
+    children = [t for t in study.trials if keys.PARENT in t.user_attrs]
+    assert 1 <= len(children) <= CHILD_SHARE * len(study.trials) + 1
+    for child in children:  # one child per parent, its configuration one move away
+        parent = study.trials[child.user_attrs[keys.PARENT]]
+        assert parent.user_attrs[keys.REPAIR]["move"] == child.user_attrs[keys.MOVE]
+        changed = {k for k in child.params if child.params[k] != parent.params[k]}
+        assert len(changed) == 1
+    assert len({c.user_attrs[keys.PARENT] for c in children}) == len(children)
+    # A resume with more trials, by two workers: children keep coming, within their share,
+    # and a child queued before the resume is run by one of them.
+    (tmp_path / "study.py").write_text(STUDY.format(n=14))
+    assert main(["study.py", "--jobs", "2"]) == 0
+    study = load_existing_study("repaired", "runs/journal.log")
+    children = [t for t in study.trials if keys.PARENT in t.user_attrs]
+    assert 2 <= len(children) <= CHILD_SHARE * len(study.trials) + 1
+    assert all(t.state != optuna.trial.TrialState.RUNNING for t in study.trials)
+    assert main(["report", "study.py"]) == 0
+    assert "Repair moves (each child's score against its parent's):" in \
+        capsys.readouterr().out
