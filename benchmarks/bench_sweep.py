@@ -185,6 +185,33 @@ def fresh_score(config: dict, windows, seeds: list[int],
     return parts.score, parts.val_loss
 
 
+def candidate_tests(study: optuna.Study, windows, artifacts: str) -> dict[str, float]:
+    """Test MSE of every candidate the choice of delivered model weighs, each built on the
+    whole validation split without the halves' guard: what each fixed rule would deliver."""
+    from sweeper.selection import Pool, kept_models
+
+    best = min((t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE),
+                key=lambda t: t.value)
+    models, _ = kept_models(study, artifacts, best.user_attrs["config"]["loss"])
+    if not models:
+        return {}
+    out = {}
+    for split in ("val", "test"):
+        x, k, y = windows.split(split)
+        preds = [m.predict_scaled(x, k).astype(np.float64) for m in models]
+        pool = Pool(np.concatenate(preds), np.repeat(np.arange(len(models)),
+                                                     [len(p) for p in preds]),
+                    y, windows.task, "mse")
+        if split == "val":
+            weights = {"best trial": pool.trials(1),
+                       **{f"top {k} trials": pool.trials(k) for k in (2, 3, 5)
+                          if k <= len(models)},
+                       "greedy ensemble": pool.greedy(np.arange(len(y)))}
+        else:
+            out = {name: pool.loss(w, np.arange(len(y))) for name, w in weights.items()}
+    return out
+
+
 def trace(study: optuna.Study) -> list[list]:
     """[member-epochs used after the trial, its score or None, its parent or None, its move
     or None] per trial, in order."""
@@ -237,6 +264,7 @@ def run_study(series: str, contender: str, seed: int, budget: int, quick: bool =
         best_model = trial_model(study, artifacts)
         choice = choose(study, windows, artifacts)
         selected = from_study(study, artifacts)
+        candidates = candidate_tests(study, windows, artifacts)
         best_trial_test = best_model.losses_on(windows, "test")[0]
         selected_test = selected.losses_on(windows, "test")[0]
         covered = {"selected": coverage(selected, windows), "best": coverage(best_model, windows)}
@@ -263,7 +291,7 @@ def run_study(series: str, contender: str, seed: int, budget: int, quick: bool =
         "best_trial_test": best_trial_test, "selected_test": selected_test,
         "selected": {"how": choice["how"] if choice else None,
                      "runs": len(selected.members), "trials": selected.trials},
-        "coverage": covered,
+        "coverage": covered, "candidates_test": candidates,
         # Each trial in order: member-epochs used so far, its score (None unless complete),
         # and its lineage where it was a queued child; the anytime curves come from these.
         "trace": trace(study),
