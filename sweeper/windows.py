@@ -161,18 +161,39 @@ def cut_series(n_known: int, window: int, horizon: int, data: Data | None,
     """Every window of a series whose `n_known` first steps have their targets, labelled with
     the split `data`'s fractions give it (train, validation, test in time order), or "new"
     without `data`; with `future`, also the window that forecasts the `horizon` steps after
-    the last known one."""
+    the last known one.
+
+    With a horizon above 1, the horizon - 1 windows after each split's last one are left out:
+    they would forecast steps the split before already forecasts, so validation would score
+    targets that training fit (and test those that validation chose on)."""
     inputs, steps = window_index(n_known, window, horizon)
     if data is None:
         split = np.full(len(inputs), "new", dtype=object)
     else:
-        sizes = split_sizes(len(inputs), data)
-        split = np.repeat(np.array(SPLITS, dtype=object), sizes)
+        split = _split_labels(len(inputs), data, horizon - 1)
+        keep = split != None  # noqa: E711 (an object array: elementwise)
+        inputs, steps, split = inputs[keep], steps[keep], split[keep]
     if future:
         inputs = np.vstack([inputs, np.arange(n_known - window, n_known)[None]])
         steps = np.vstack([steps, n_known + np.arange(horizon)[None]])
         split = np.append(split, "future")
     return Cut(inputs, steps, split)
+
+
+def _split_labels(n_windows: int, data: Data, gap: int) -> np.ndarray:
+    """Each window's split, None for the `gap` windows left out after a split's last one."""
+    n_test_gap = gap if data.test_fraction else 0
+    a, b, c = split_sizes(max(0, n_windows - gap - n_test_gap), data)
+    if c == 0:  # no test windows: no gap before them either
+        a, b, c = split_sizes(max(0, n_windows - gap), data)
+        n_test_gap = 0
+    if min(a, b) < 0 or a + b + c <= 0:
+        a, b, c, gap, n_test_gap = 0, 0, 0, 0, 0
+    parts = [["train"] * a, [None] * gap, ["validation"] * b, [None] * n_test_gap,
+             ["test"] * c]
+    labels = [x for part in parts for x in part]
+    labels += [None] * (n_windows - len(labels))
+    return np.array(labels[:n_windows], dtype=object)
 
 
 def gather(values: np.ndarray, cut: Cut, n_targets: int, n_past: int

@@ -20,8 +20,9 @@ def test_windows_are_sliding_and_forecast_every_step_of_the_horizon():
     series = np.arange(20, dtype=float)
     w = make_windows(series, Data(source=series, window=3, horizon=2, val_fraction=0.25,
                                   scale="none"))
-    # 20 - 3 - 2 + 1 = 16 windows: 12 train, 4 validation
-    assert (w.n_train, w.n_val) == (12, 4)
+    # 20 - 3 - 2 + 1 = 16 windows: 11 train, 1 left out (its second step would be the first
+    # validation window's first), 4 validation
+    assert (w.n_train, w.n_val) == (11, 4)
     np.testing.assert_array_equal(w.train_x[0].ravel(), [0, 1, 2])
     np.testing.assert_array_equal(w.train_y[0], [3, 4])  # last input 2: both next steps
     np.testing.assert_array_equal(w.val_x[0].ravel(), [12, 13, 14])
@@ -144,10 +145,12 @@ def test_series_are_cut_apart_split_in_time_order_and_scaled_on_their_own_traini
     t = w.task
     assert t.columns == ("load", "temp", "hour", "holiday") and t.series == ("a", "b")
     assert (t.n_inputs, t.n_known, t.n_outputs) == (4, 3 * 2, 3)
-    # 60 rows per site: 60 - 6 - 3 + 1 = 52 windows each, split 41 / 10 / 1 per site
-    assert (w.n_train, w.n_val, w.n_test) == (2 * 37, 2 * 10, 2 * 5)
-    assert w.train_x.shape == (74, 6, 4) and w.train_k.shape == (74, 6) and \
-        w.train_y.shape == (74, 3)
+    # 60 rows per site: 60 - 6 - 3 + 1 = 52 windows each; the 2 after the last training and
+    # the 2 after the last validation window are left out (their steps overlap the split's
+    # before), and the other 48 split 33 / 10 / 5 per site
+    assert (w.n_train, w.n_val, w.n_test) == (2 * 33, 2 * 10, 2 * 5)
+    assert w.train_x.shape == (66, 6, 4) and w.train_k.shape == (66, 6) and \
+        w.train_y.shape == (66, 3)
     for split in ("train", "val", "test"):
         at = getattr(w, f"{split}_at")
         for s in (0, 1):  # in time order within each series, and no window crosses series
@@ -158,7 +161,7 @@ def test_series_are_cut_apart_split_in_time_order_and_scaled_on_their_own_traini
     # scaled per series with its training rows only: the training targets are centred
     assert abs(float(w.train_y[w.train_at[:, 0] == 0].mean())) < 0.3
     assert "120 rows; 2 series (by site); target load; past covariates temp; future " \
-           "covariates hour, holiday; window 6, horizon 3; 74 training, 20 validation and 10 " \
+           "covariates hour, holiday; window 6, horizon 3; 66 training, 20 validation and 10 " \
            "test windows" in w.summary
 
 
