@@ -44,27 +44,41 @@ class Baselines:
 
 
 def _features(x: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """The whole window and the known-ahead values as one row per window, with a bias."""
-    return np.column_stack([x.reshape(len(x), -1), k.reshape(len(k), -1), np.ones(len(x))])
+    """The whole window and the known-ahead values as one row per window."""
+    return np.column_stack([x.reshape(len(x), -1), k.reshape(len(k), -1)]).astype(np.float64)
 
 
 def ridge(train: tuple[np.ndarray, ...], val: tuple[np.ndarray, ...],
           loss: Callable[[np.ndarray, np.ndarray], float]) -> Predict:
     """A ridge regression of y on the window and known-ahead values, in closed form, with the
-    penalty of RIDGE_ALPHAS (times the feature count) that does best on validation by `loss`."""
+    penalty of RIDGE_ALPHAS (times the feature count) that does best on validation by `loss`.
+    Features and targets are centred on the training windows (the intercept is not
+    penalized); one eigendecomposition serves every penalty, of the features' Gram matrix or,
+    when there are more features than windows, of the windows' (so a long sequence of many
+    features costs what its windows do)."""
     (x, k, y), (vx, vk, vy) = train, val
-    a = _features(x, k).astype(np.float64)
-    gram, rhs = a.T @ a, a.T @ y.astype(np.float64)
-    eye = np.eye(len(gram))
-    eye[-1, -1] = 0.0  # the bias is not penalized
+    a, targets = _features(x, k), y.reshape(len(y), -1).astype(np.float64)
+    mean_a, mean_y = a.mean(axis=0), targets.mean(axis=0)
+    a, targets = a - mean_a, targets - mean_y
+    n, p = a.shape
+    if p <= n:
+        values, vectors = np.linalg.eigh(a.T @ a)
+        projected = vectors.T @ (a.T @ targets)
 
-    def fit(alpha: float) -> np.ndarray:
-        return np.linalg.lstsq(gram + alpha * a.shape[1] * eye, rhs, rcond=None)[0]
+        def weights(alpha: float) -> np.ndarray:
+            return vectors @ (projected / (values + alpha * p)[:, None])
+    else:
+        values, vectors = np.linalg.eigh(a @ a.T)
+        projected = vectors.T @ targets
 
-    va = _features(vx, vk).astype(np.float64)
-    weights = min((fit(alpha) for alpha in RIDGE_ALPHAS),
-                  key=lambda w: loss(va @ w, vy) if len(vy) else 0.0)
-    return lambda bx, bk: _features(bx, bk) @ weights
+        def weights(alpha: float) -> np.ndarray:
+            return a.T @ (vectors @ (projected / (values + alpha * p)[:, None]))
+
+    def predictor(w: np.ndarray) -> Predict:
+        return lambda bx, bk: (_features(bx, bk) - mean_a) @ w + mean_y
+
+    candidates = [predictor(weights(alpha)) for alpha in RIDGE_ALPHAS]
+    return min(candidates, key=lambda f: loss(f(vx, vk), vy) if len(vy) else 0.0)
 
 
 def logistic(train: tuple[np.ndarray, ...], val: tuple[np.ndarray, ...], n_classes: int,
@@ -78,7 +92,6 @@ def logistic(train: tuple[np.ndarray, ...], val: tuple[np.ndarray, ...], n_class
     labels = torch.from_numpy(y.reshape(-1).astype(np.int64))
 
     def fit(l2: float) -> tuple[torch.Tensor, torch.Tensor]:
-        torch.manual_seed(0)
         w = torch.zeros(a.shape[1], n_classes, dtype=torch.float64, requires_grad=True)
         b = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)
         opt = torch.optim.LBFGS([w, b], max_iter=200, line_search_fn="strong_wolfe")

@@ -30,7 +30,7 @@ def from_bytes(content: bytes, what: str) -> DeliveredModel:
     meta, members = modelfile.read(content, what)
     try:
         return DeliveredModel(meta, members)
-    except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+    except (KeyError, RuntimeError, TypeError, ValueError, ZeroDivisionError) as exc:
         raise SpecError(f"{what} is a damaged sweeper model file "
                         f"({modelfile.first_line(exc)}).") from None
 
@@ -216,7 +216,8 @@ class DeliveredModel:
 
     def describe(self) -> str:
         m = self.meta
-        if len(self.trials) == 1:
+        equal = np.allclose(self.weights, self.weights[0])
+        if len(self.trials) == 1 and equal:
             epochs = ", ".join(str(r.best_epoch) for r in self.members)
             return (f"study {m.get('study')!r} trial #{self.trials[0]}: {self.n_repeats} "
                     f"repeats at their best validation epochs ({epochs}), sweeper "

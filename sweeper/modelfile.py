@@ -125,7 +125,11 @@ def read(content: bytes, what: str) -> tuple[dict[str, Any], list[dict[str, torc
         raise SpecError(f"{what} is a damaged sweeper model file (its description or weights "
                         "are missing).")
     if version == 1:
-        meta = upgrade(meta)
+        try:
+            meta = upgrade(meta)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            raise SpecError(f"{what} is a damaged sweeper model file (its description lacks "
+                            "the configuration, seeds or best epochs).") from None
     if len(meta.get("members") or []) != len(members):
         raise SpecError(f"{what} is a damaged sweeper model file (it describes "
                         f"{len(meta.get('members') or [])} runs but holds {len(members)}).")

@@ -40,7 +40,10 @@ def data_identity(spec: Study, windows: Windows) -> dict[str, Any]:
         for array in windows.split(split):
             digest.update(str(array.shape).encode())
             digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
-    return json_safe({"settings": spec.data.describe(), "fingerprint": digest.hexdigest(),
+    settings = spec.data.describe()
+    if spec.data.sequences:  # the study seed draws a sequence set's split
+        settings["split seed"] = spec.seed
+    return json_safe({"settings": settings, "fingerprint": digest.hexdigest(),
                       "summary": windows.summary})
 
 
@@ -76,7 +79,10 @@ def check(study: optuna.Study, spec: Study, windows: Windows, resumed: bool,
         if changed:
             raise _refuse(spec, n, "data", changed, stored_data.get("summary"))
     if resumed and stored_fixed and n:
-        changed = _changes(stored_fixed, fixed)
+        # A setting fixed before and searched now (or the other way) is a change of the
+        # search space, which is allowed: only settings fixed in both must agree.
+        both = set(stored_fixed) & set(fixed)
+        changed = _changes({k: stored_fixed[k] for k in both}, {k: fixed[k] for k in both})
         if changed:
             raise _refuse(spec, n, "fixed settings", changed, None)
     before = (study.user_attrs.get(keys.STUDY_SPEC) or {}).get("space")

@@ -96,15 +96,25 @@ class Pick:
     held_out: dict[str, list[float]]
 
 
-def halves(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def halves(at: np.ndarray, interleave: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The validation windows in two halves: each series' earlier and later windows (`at`:
-    each window's series and position, in time order within a series)."""
-    first, second = [], []
+    each window's series and position, in time order within a series); series with one
+    window go to the halves in turn. With `interleave` (a sequence set, whose order says
+    nothing of time or class), every other window."""
+    first, second, singles = [], [], []
     for s in np.unique(at[:, 0]):
         idx = np.flatnonzero(at[:, 0] == s)
-        first.append(idx[: len(idx) // 2])
-        second.append(idx[len(idx) // 2:])
-    return np.concatenate(first), np.concatenate(second)
+        if interleave:
+            first.append(idx[0::2])
+            second.append(idx[1::2])
+        elif len(idx) == 1:
+            singles.append(int(idx[0]))
+        else:
+            first.append(idx[: len(idx) // 2])
+            second.append(idx[len(idx) // 2:])
+    first.append(np.array(singles[0::2], dtype=int))
+    second.append(np.array(singles[1::2], dtype=int))
+    return np.concatenate(first).astype(int), np.concatenate(second).astype(int)
 
 
 def pick(pool: Pool, split: tuple[np.ndarray, np.ndarray]) -> Pick:
@@ -166,12 +176,15 @@ def choose(study: optuna.Study, windows: Windows, artifacts: str | None
     best = Record.of(min(complete, key=lambda t: t.value))
     models, missing = kept_models(study, artifacts, best.config.get("loss"))
     if not models or models[0].trials != [best.number]:
-        return None  # the best trial's own file is not here: nothing to build on
+        # the best trial's own file is not here: nothing to build on, and an earlier choice
+        # must not stand in for one made now
+        store_study_attr(study, keys.STUDY_DELIVERY, None)
+        return None
     x, k, y = windows.split("val")
     preds = [m.predict_scaled(x, k).astype(np.float64) for m in models]
     pool = Pool(np.concatenate(preds), np.repeat(np.arange(len(models)), [len(p) for p in preds]),
                 y, windows.task, models[0].config["loss"])
-    chosen = pick(pool, halves(windows.val_at))
+    chosen = pick(pool, halves(windows.val_at, interleave=not windows.task.window))
     runs = [(model, r) for model in models for r in range(model.n_repeats)]
     members = [(model.members[r], float(w)) for (model, r), w in zip(runs, chosen.weights,
                                                                        strict=True) if w > 0]

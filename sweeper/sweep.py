@@ -32,7 +32,7 @@ from .liveness import (
     stop_on_signals,
 )
 from .pruning import make_pruner, report_steps
-from .record import Record
+from .record import Record, store_study_attr
 from .resume import check as check_resume
 from .review import artifact_store, publish_study_figures, publish_study_note
 from .samplers import make_sampler
@@ -118,6 +118,8 @@ def deliver(study: optuna.Study, windows: Windows, artifacts: str | None,
     try:
         choose(study, windows, artifacts)
     except (SpecError, OSError, ValueError) as exc:
+        with contextlib.suppress(Exception):  # an earlier choice must not stand in for it
+            store_study_attr(study, keys.STUDY_DELIVERY, None)
         out(f"the delivered model is the best trial's own: choosing among the kept runs "
             f"failed ({exc})")
 

@@ -46,6 +46,7 @@ from .spec import Study
 from .storage import (
     WholeOrNone,
     artifact_folder,
+    count_trials,
     disk_full,
     folder_full,
     requeue,
@@ -134,6 +135,9 @@ def _verdict(outcome: Outcome) -> dict[str, Any]:
     v = outcome.verdict
     runs = [{"label": r.label.value, "branch": r.branch, "evidence": r.evidence,
              "recommendation": r.recommendation} for r in v.runs]
+    if (outcome.prune_reason or "").startswith("diverged"):  # one unstable repeat decides
+        return {"label": "diverged", "branch": "diverged", "recommendation": "",
+                "evidence": {}, "runs": runs}
     speaker = next((r for r in runs if r["label"] == v.label.value and r["branch"] == v.branch),
                    runs[0] if runs else {})
     return {"label": v.label.value, "branch": v.branch, "recommendation": v.recommendation,
@@ -204,7 +208,11 @@ class TrialObjective:
             attrs.update(self._model_file(trial, config, seeds, result, outcome))
         with timing("storage_s"):
             record.write(trial, attrs)
-            self._repair(trial, config, outcome)
+            try:  # a child that cannot be queued must not cost a finished trial
+                self._repair(trial, config, outcome)
+            except Exception as exc:
+                record.write(trial, {keys.REPAIR: {"why": f"no child: queueing one failed "
+                                                          f"({type(exc).__name__}: {exc})"}})
         with timing("review_s"):
             self._publish(trial, attrs)
         record.write(trial, {keys.TIMING: timing.seconds(result.seconds)})
@@ -316,17 +324,23 @@ class TrialObjective:
         trials = study.get_trials(deepcopy=False)
         children = [t for t in trials if keys.PARENT in t.user_attrs]
         waiting = sum(t.state == optuna.trial.TrialState.WAITING for t in trials)
-        finished = sum(t.state.is_finished() for t in trials)
-        if len(children) + 1 > CHILD_SHARE * (len(trials) + 1):
-            why = (f"no child: {len(children)} of the study's {len(trials)} trials are "
-                   f"children already, and another would take them past {CHILD_SHARE:.0%}")
+        finished, running = count_trials(study)  # running counts this trial
+        # A child run again after a failure is still one child (it keeps its lineage).
+        n_children = len({t.user_attrs[keys.PARENT] for t in children})
+        n_trials = len(trials) - sum(keys.RETRY_OF in t.user_attrs for t in trials)
+        if n_children + 1 > CHILD_SHARE * (n_trials + 1):
+            why = (f"no child: {n_children} of the study's {n_trials} trials are children "
+                   f"already, and another would take them past {CHILD_SHARE:.0%}")
             record.write(trial, {keys.REPAIR: {"why": why}})
             return
-        if finished + waiting + 1 >= self.spec.n_trials:  # no trial left to run it in
+        if finished + running + waiting >= self.spec.n_trials:  # no trial left to run it in
             return
-        stats = tally([{"move": t.user_attrs[keys.MOVE], "score": t.value,
+        # A child that failed (its worker killed, say) says nothing about its move.
+        judged = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        stats = tally([{"move": t.user_attrs[keys.MOVE],
+                        "score": t.value if t.state == judged[0] else None,
                         "parent_score": t.user_attrs.get(keys.PARENT_SCORE)}
-                       for t in children if t.state.is_finished()])
+                       for t in children if t.state in judged])
         rng = np.random.default_rng([self.spec.seed, trial.number, 33])
         move, why = choose(_verdict(outcome), config, self.spec.space, stats, rng, policy)
         if move is None:

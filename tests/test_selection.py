@@ -37,6 +37,12 @@ def test_halves_are_each_series_earlier_and_later_windows():
     at = np.array([[0, 5], [0, 6], [0, 7], [0, 8], [1, 3], [1, 4]])
     first, second = halves(at)
     assert first.tolist() == [0, 1, 4] and second.tolist() == [2, 3, 5]
+    # series of one validation window each go to the halves in turn
+    first, second = halves(np.array([[0, 9], [1, 9], [2, 9], [3, 9]]))
+    assert first.tolist() == [0, 2] and second.tolist() == [1, 3]
+    # sequences (in no order of time or class): every other one
+    first, second = halves(np.column_stack([np.zeros(5, int), np.arange(5)]), interleave=True)
+    assert first.tolist() == [0, 2, 4] and second.tolist() == [1, 3]
 
 
 def test_the_best_trial_stays_when_nothing_beats_it_on_both_halves():
