@@ -119,7 +119,8 @@ def seasonal(season: int | None, window: int, horizon: int, n_targets: int
     """The same season last period: for forecast step j, each target's value `season` steps
     before it (whole seasons back, within the window); or why it cannot be."""
     if not season:
-        return None, "the data have no season (set Data.season, or give a time column)"
+        return None, ("the data have no season (set Data.season; monthly, quarterly, weekly, "
+                      "daily or hourly dates give one)")
     if window < season:
         return None, f"the window ({window}) is shorter than the season ({season})"
 
