@@ -226,7 +226,11 @@ def test_a_sweep_whose_storage_disk_is_full_stops_at_once_then_resumes(small_dis
     done, seconds = sweep_process([*args, "--n-trials", "3"], tmp_path)
     assert done.returncode == 1, done.stderr
     stop = [line for line in done.stderr.splitlines() if "stopped:" in line]
-    assert len(stop) == 1 and STORAGE_FULL.format(url=url) in stop[0], done.stderr
+    # The storage and the artifact folder share the full disk: whichever write comes first
+    # says so (the storage's, or a model file's or figure's).
+    said = (STORAGE_FULL.format(url=url), f"the disk holding the artifact folder {artifacts} "
+                                          "is full")
+    assert len(stop) == 1 and any(s in stop[0] for s in said), done.stderr
     assert "re-run the same command: finished trials are kept" in stop[0]
     assert "unreachable" not in done.stderr + done.stdout, done.stderr
     assert "reachable again" not in done.stderr + done.stdout
@@ -234,7 +238,8 @@ def test_a_sweep_whose_storage_disk_is_full_stops_at_once_then_resumes(small_dis
     if kind == "journal":
         assert Path(url).read_bytes().endswith(b"\n")  # no partial record: no repair needed
     study = load(url)
-    assert [t.number for t in study.trials if t.state == COMPLETE] == [0]
+    # trial 1 completes only where its figure, written after its record, met the full disk
+    assert [t.number for t in study.trials if t.state == COMPLETE] in ([0], [0, 1])
     assert_models_whole(study, artifacts)
 
     filler.unlink()
