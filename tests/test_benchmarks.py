@@ -57,6 +57,13 @@ def test_bench_pruning_quick(bench):
     assert "## fixed trials" in out and "## fixed time" in out and "| median+deg |" in out
 
 
+@pytest.mark.slow
+def test_bench_intervals_quick(bench):
+    out = bench(BENCH / "bench_intervals.py", "--quick", cwd=BENCH)
+    for design in ("all", "later half", "drift"):
+        assert f"| pooled | {design} |" in out
+
+
 def test_compare_configs(tmp_path, bench):
     out = bench(BENCH / "compare_configs.py", "--quick", "--out", tmp_path / "runs.png",
                 cwd=tmp_path)
