@@ -72,6 +72,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="smoke run: sunspots, 1 seed, tiny")
     p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="study seeds run are FIRST_SEED ... FIRST_SEED + SEEDS - 1")
     p.add_argument("--budget", type=int, default=1500, help="member-epochs per study")
     args = p.parse_args()
     series = ["sunspots"] if args.quick else list(SERIES)
@@ -80,12 +82,13 @@ def main() -> None:
     pooled = {(d, lv): [0, 0] for d in DESIGNS for lv in LEVELS}
     per_series = {s: {(d, lv): [0, 0] for d in DESIGNS for lv in LEVELS} for s in series}
     for s in series:
-        for seed in range(seeds):
+        for seed in range(args.first_seed, args.first_seed + seeds):
             for key, (inside, total) in run_study(s, seed, budget, args.quick).items():
                 for into in (pooled, per_series[s]):
                     into[key][0] += inside
                     into[key][1] += total
-    print(f"# bench_intervals: budget {budget} member-epochs, {seeds} study seeds per series, "
+    print(f"# bench_intervals: budget {budget} member-epochs, study seeds {args.first_seed}-"
+          f"{args.first_seed + seeds - 1} per series, "
           f"1 process x 1 torch thread on {platform.processor() or platform.machine()}; "
           f"{time.perf_counter() - start:.0f} s")
     print("| series | design | 80% intervals hold | 95% intervals hold |")
