@@ -27,27 +27,22 @@ import optuna
 import torch
 from bench_sweep import QUICK_SPACE, SERIES, SPACE, spec_for, sweep_to_budget, windows_for
 
+from sweeper.delivery import calibrate, conformal
 from sweeper.kept import from_study
-from sweeper.selection import choose, halves
+from sweeper.selection import choose
+from sweeper.windows import halves
 
 LEVELS = (0.8, 0.95)
 DESIGNS = ("all", "later half", "drift")
 
 
-def quantile(residuals: np.ndarray, level: float) -> np.ndarray:
-    """The split-conformal half-width per output: the ceil((n + 1) level)-th smallest."""
-    r = np.sort(residuals, axis=0)
-    rank = int(np.ceil((len(r) + 1) * level))
-    return r[rank - 1] if rank <= len(r) else np.full(r.shape[1], np.inf)
-
-
-def widths(val_residuals: np.ndarray, at: np.ndarray, level: float) -> dict[str, np.ndarray]:
-    earlier, later = halves(at)
-    whole = quantile(val_residuals, level)
-    drift = np.maximum(1.0, quantile(val_residuals[later], level)
-                       / np.maximum(quantile(val_residuals[earlier], level), 1e-12))
-    return {"all": whole, "later half": quantile(val_residuals[later], level),
-            "drift": whole * drift}
+def widths(model, windows, level: float) -> dict[str, np.ndarray]:
+    """Each design's half-width per output at `level` (the later-half one measured here)."""
+    val = np.abs(model.combined(*windows.split("val")[:2]) - windows.val_y)
+    _, later = halves(windows.val_at)
+    return {"all": np.array(calibrate(model, windows, (level,), "all")[str(level)]),
+            "later half": conformal(val[later], level),
+            "drift": np.array(calibrate(model, windows, (level,), "drift")[str(level)])}
 
 
 def run_study(series: str, seed: int, budget: int, quick: bool) -> dict:
@@ -59,12 +54,11 @@ def run_study(series: str, seed: int, budget: int, quick: bool) -> dict:
         study, _, _ = sweep_to_budget(spec, windows, budget, artifacts)
         choose(study, windows, artifacts)
         model = from_study(study, artifacts)
-        val = np.abs(model.combined(*windows.split("val")[:2]) - windows.val_y)
         test = np.abs(model.combined(*windows.split("test")[:2]) - windows.test_y)
-    out = {}
-    for level in LEVELS:
-        for design, width in widths(val, windows.val_at, level).items():
-            out[(design, level)] = (int((test <= width).sum()), int(test.size))
+        out = {}
+        for level in LEVELS:
+            for design, width in widths(model, windows, level).items():
+                out[(design, level)] = (int((test <= width).sum()), int(test.size))
     return out
 
 

@@ -21,7 +21,7 @@ from .model import EnsembleLSTM, build
 from .task import Task
 from .task import from_description as task_from_description
 from .validate import SpecError
-from .windows import PredictionWindows, Windows, for_prediction
+from .windows import PredictionWindows, Windows, for_prediction, halves
 
 
 def from_bytes(content: bytes, what: str) -> DeliveredModel:
@@ -45,6 +45,8 @@ def load_file(path: str | Path) -> DeliveredModel:
 
 # The prediction intervals every model of numbers carries: central 80% and 95%.
 LEVELS = (0.8, 0.95)
+# How they are calibrated on validation (see calibrate and benchmarks/bench_intervals.py).
+INTERVALS = "all"
 
 
 class Member(NamedTuple):
@@ -229,22 +231,33 @@ class DeliveredModel:
                 f"{m.get('sweeper_version')}")
 
 
-def calibrate(model: DeliveredModel, windows: Windows, levels: tuple[float, ...] = LEVELS
-              ) -> dict[str, list[float]]:
+def conformal(residuals: np.ndarray, level: float) -> np.ndarray:
+    """The split-conformal half-width per output from absolute residuals (n, n_outputs): the
+    ceil((n + 1) * level)-th smallest (infinite when n is too small for that level)."""
+    r = np.sort(residuals, axis=0)
+    rank = int(np.ceil((len(r) + 1) * level))
+    return r[rank - 1] if rank <= len(r) else np.full(r.shape[1], np.inf)
+
+
+def calibrate(model: DeliveredModel, windows: Windows, levels: tuple[float, ...] = LEVELS,
+              design: str = INTERVALS) -> dict[str, list[float]]:
     """Prediction intervals by split conformal prediction: per output (horizon step and
     target), the half-width in scaled units that the delivered prediction's absolute
     residuals on the validation windows stay within for a share `level` of new windows, as
-    {level: [half-width per output]}; empty for a task that does not predict numbers. With n
-    residuals the half-width is the ceil((n + 1) * level)-th smallest (infinite when n is too
-    small for that level)."""
+    {level: [half-width per output]}; empty for a task that does not predict numbers. With
+    design "drift", each half-width is widened by how much wider the later half of the
+    validation windows' is than the earlier half's (at least 1): errors that grew inside
+    validation are taken to grow as much again by the time the model is used."""
     if not model.task.predicts_numbers or windows.n_val == 0:
         return {}
     x, k, y = windows.split("val")
-    residuals = np.sort(np.abs(model.combined(x, k) - y), axis=0)  # (n, n_outputs)
-    n = len(residuals)
+    residuals = np.abs(model.combined(x, k) - y)  # (n, n_outputs)
+    earlier, later = halves(windows.val_at, interleave=not model.task.window)
     out = {}
     for level in levels:
-        rank = int(np.ceil((n + 1) * level))
-        out[str(level)] = (residuals[rank - 1] if rank <= n else
-                           np.full(residuals.shape[1], np.inf)).tolist()
+        width = conformal(residuals, level)
+        if design == "drift" and len(earlier) and len(later):
+            width = width * np.maximum(1.0, conformal(residuals[later], level)
+                                       / np.maximum(conformal(residuals[earlier], level), 1e-12))
+        out[str(level)] = width.tolist()
     return out

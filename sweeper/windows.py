@@ -209,6 +209,27 @@ def gather(values: np.ndarray, cut: Cut, n_targets: int, n_past: int
             ahead[:, :, :n_targets])
 
 
+def halves(at: np.ndarray, interleave: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The validation windows in two halves: each series' earlier and later windows (`at`:
+    each window's series and position, in time order within a series); series with one
+    window go to the halves in turn. With `interleave` (a sequence set, whose order says
+    nothing of time or class), every other window."""
+    first, second, singles = [], [], []
+    for s in np.unique(at[:, 0]):
+        idx = np.flatnonzero(at[:, 0] == s)
+        if interleave:
+            first.append(idx[0::2])
+            second.append(idx[1::2])
+        elif len(idx) == 1:
+            singles.append(int(idx[0]))
+        else:
+            first.append(idx[: len(idx) // 2])
+            second.append(idx[len(idx) // 2:])
+    first.append(np.array(singles[0::2], dtype=int))
+    second.append(np.array(singles[1::2], dtype=int))
+    return np.concatenate(first).astype(int), np.concatenate(second).astype(int)
+
+
 # The sweep's windows.
 
 

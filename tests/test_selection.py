@@ -10,11 +10,11 @@ import pytest
 
 from sweeper import keys
 from sweeper.kept import from_study
-from sweeper.selection import BEST, GREEDY, Pool, halves, pick
+from sweeper.selection import BEST, GREEDY, Pool, pick
 from sweeper.spec import load_study_file
 from sweeper.storage import load_existing_study
 from sweeper.task import Forecast
-from sweeper.windows import prepare
+from sweeper.windows import halves, prepare
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TASK = Forecast(("y",), (), (), 3, 1, ("",), np.zeros((1, 1)), np.ones((1, 1)))
