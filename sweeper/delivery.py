@@ -46,7 +46,7 @@ def load_file(path: str | Path) -> DeliveredModel:
 # The prediction intervals every model of numbers carries: central 80% and 95%.
 LEVELS = (0.8, 0.95)
 # How they are calibrated on validation (see calibrate and benchmarks/bench_intervals.py).
-INTERVALS = "all"
+INTERVALS = "drift"
 
 
 class Member(NamedTuple):
