@@ -1,6 +1,9 @@
 """Repair moves: what a verdict proposes, the control that ignores it, and children queued
 through Optuna that survive a resume and a second worker, within their share."""
 
+import subprocess
+import sys
+
 import numpy as np
 import optuna
 import pytest
@@ -114,7 +117,11 @@ def test_children_are_queued_through_optuna_survive_a_resume_and_a_second_worker
     # A resume with more trials, by two workers: children keep coming, within their share,
     # and a child queued before the resume is run by one of them.
     (tmp_path / "study.py").write_text(STUDY.format(n=14))
-    assert main(["study.py", "--jobs", "2"]) == 0
+    # In a process of its own: the pytest process's one fork server must keep the preload the
+    # worker tests expect of it.
+    done = subprocess.run([sys.executable, "-m", "sweeper", "study.py", "--jobs", "2"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
     study = load_existing_study("repaired", "runs/journal.log")
     children = [t for t in study.trials if keys.PARENT in t.user_attrs]
     assert 2 <= len(children) <= CHILD_SHARE * len(study.trials) + 1
