@@ -257,7 +257,15 @@ def calibrate(model: DeliveredModel, windows: Windows, levels: tuple[float, ...]
     for level in levels:
         width = conformal(residuals, level)
         if design == "drift" and len(earlier) and len(later):
-            width = width * np.maximum(1.0, conformal(residuals[later], level)
-                                       / np.maximum(conformal(residuals[earlier], level), 1e-12))
+            width = width * drift(conformal(residuals[earlier], level),
+                                  conformal(residuals[later], level))
         out[str(level)] = width.tolist()
     return out
+
+
+def drift(earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
+    """How much wider the later half's half-widths are than the earlier half's, per output, at
+    least 1; 1 where either half is too small to say (an infinite or zero half-width)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = later / earlier
+    return np.where(np.isfinite(ratio) & (earlier > 0), np.maximum(1.0, ratio), 1.0)

@@ -137,3 +137,12 @@ def test_a_model_file_of_format_1_still_loads():
     np.testing.assert_allclose(model.weights, [0.5, 0.5])
     assert "lower_80" not in model.predict(series)  # it carries no intervals
     assert len(model.predict(series)) == 60 - 4 + 1
+
+
+def test_intervals_from_too_few_windows_are_infinite_not_undefined():
+    series = 0.1 * np.arange(11)  # the tutorial's toy: 5 validation windows, too few for 95%
+    data = Data(source=series, window=1, val_fraction=0.5, scale="none")
+    windows = make_windows(series, data)
+    widths = calibrate(model_for(windows, data), windows)
+    assert not np.isnan(np.concatenate([np.asarray(w, float) for w in widths.values()])).any()
+    assert np.isinf(widths["0.95"]).all()
