@@ -81,6 +81,9 @@ def run_sweep(spec: Study, windows: Windows, device: torch.device, storage_url: 
                                 lambda line: lines(None, line), sorted(spec.space.searched()),
                                 units)
     check_resume(study, spec, windows, resumed, out)  # other data: stop before any trial
+    if spec.repair != "off" and not spec.space.searched():
+        out(f"repair is {spec.repair!r}, but the space fixes every setting: no move can change "
+            "one, so no trial gets a child")
     store = artifact_store(artifacts) if artifacts else None
     if store is not None and not resumed:
         publish_study_note(study, spec.to_dict(), baseline, windows.task.baseline_name)

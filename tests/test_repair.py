@@ -129,3 +129,20 @@ def test_children_are_queued_through_optuna_survive_a_resume_and_a_second_worker
     assert main(["report", "study.py"]) == 0
     assert "Repair moves (each child's score against its parent's):" in \
         capsys.readouterr().out
+
+
+def test_a_space_that_fixes_every_setting_gets_no_moves_and_says_so_once(tmp_path,
+                                                                         monkeypatch, capsys):
+    from sweeper.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "study.py").write_text(
+        "from sweeper import Data, Space, Study\n"
+        "study = Study(name='fixed', data=Data.toy(), repair='auto', n_trials=2, repeats=1,\n"
+        "              space=Space(hidden=2, layers=1, dropout=0.0, weight_decay=0.0,\n"
+        "                          epochs=5, lr=0.01, batch_size=5),\n"
+        "              trial_figures=False, study_figures=False, pruner='none')\n")
+    assert main(["study.py"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("the space fixes every setting: no move can change one") == 1
+    assert "repair of #" not in out
