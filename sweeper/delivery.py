@@ -225,7 +225,9 @@ class DeliveredModel:
                     f"repeats at their best validation epochs ({epochs}), sweeper "
                     f"{m.get('sweeper_version')}")
         how = (m.get("chosen") or {}).get("how", "ensemble")
-        return (f"study {m.get('study')!r}: {how}, {self.n_repeats} runs of trials "
+        runs = f"{self.n_repeats} run{'s' if self.n_repeats != 1 else ''}"
+        trials = f"trial{'s' if len(self.trials) != 1 else ''}"
+        return (f"study {m.get('study')!r}: {how}, {runs} of {trials} "
                 f"{', '.join(f'#{t}' for t in self.trials)} at their best validation epochs, "
                 f"weighted {', '.join(f'{w:.2f}' for w in self.weights)}, sweeper "
                 f"{m.get('sweeper_version')}")
@@ -253,19 +255,23 @@ def calibrate(model: DeliveredModel, windows: Windows, levels: tuple[float, ...]
     x, k, y = windows.split("val")
     residuals = np.abs(model.combined(x, k) - y)  # (n, n_outputs)
     earlier, later = halves(windows.val_at, interleave=not model.task.window)
-    out = {}
-    for level in levels:
+    out, factor, narrower = {}, np.ones(residuals.shape[1]), np.zeros(residuals.shape[1])
+    for level in sorted(levels):
         width = conformal(residuals, level)
         if design == "drift" and len(earlier) and len(later):
-            width = width * drift(conformal(residuals[earlier], level),
-                                  conformal(residuals[later], level))
+            # A level the halves are too small to measure takes the factor of the level below.
+            measured = drift(conformal(residuals[earlier], level),
+                             conformal(residuals[later], level))
+            factor = np.where(np.isnan(measured), factor, measured)
+            width = width * factor
+        narrower = width = np.maximum(width, narrower)  # a wider level holds a narrower one
         out[str(level)] = width.tolist()
-    return out
+    return {str(level): out[str(level)] for level in levels}
 
 
 def drift(earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
     """How much wider the later half's half-widths are than the earlier half's, per output, at
-    least 1; 1 where either half is too small to say (an infinite or zero half-width)."""
+    least 1; NaN where either half is too small to say (an infinite or zero half-width)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = later / earlier
-    return np.where(np.isfinite(ratio) & (earlier > 0), np.maximum(1.0, ratio), 1.0)
+    return np.where(np.isfinite(ratio) & (earlier > 0), np.maximum(1.0, ratio), np.nan)

@@ -151,6 +151,12 @@ def units_caption(study: optuna.Study) -> str:
             "units are in the comparison with the baselines.)")
 
 
+def runs_of(n_runs: int, trials: list[int]) -> str:
+    """"3 runs of trials #4, #9" / "1 run of trial #4"."""
+    return (f"{n_runs} run{'s' if n_runs != 1 else ''} of trial{'s' if len(trials) != 1 else ''} "
+            + ", ".join(f"#{t}" for t in trials))
+
+
 def delivery_line(choice: dict | None, best: int, unit: str = "") -> str | None:
     """What the sweep delivers, when it chose it around trial `best` (see selection)."""
     if not choice or choice.get("best_trial") != best:
@@ -158,8 +164,7 @@ def delivery_line(choice: dict | None, best: int, unit: str = "") -> str | None:
     trials = sorted({m["trial"] for m in choice["members"]},
                     key=lambda t: -sum(m["weight"] for m in choice["members"] if m["trial"] == t))
     what = (f"the best trial's {len(choice['members'])} repeats" if choice["how"] == "best trial"
-            else f"{choice['how']}: {len(choice['members'])} runs of trials "
-                 + ", ".join(f"#{t}" for t in trials))
+            else f"{choice['how']}: {runs_of(len(choice['members']), trials)}")
     loss = (f"validation loss {choice['val_loss']:.4g}" if choice["how"] == "best trial" else
             f"validation loss {choice['val_loss']:.4g} (the best trial's alone "
             f"{choice['best_trial_val_loss']:.4g})") + (f", {unit}" if unit else "")

@@ -146,3 +146,15 @@ def test_intervals_from_too_few_windows_are_infinite_not_undefined():
     widths = calibrate(model_for(windows, data), windows)
     assert not np.isnan(np.concatenate([np.asarray(w, float) for w in widths.values()])).any()
     assert np.isinf(widths["0.95"]).all()
+
+
+def test_a_wider_level_holds_the_narrower_interval_when_its_halves_are_too_small():
+    # 26 validation windows: each half (13) can measure the 80% width's drift but not the 95%
+    # width's; errors grow over time, so the 80% width is widened and the 95% must follow.
+    series = np.concatenate([np.zeros(26), 0.2 * np.arange(26) * RNG.choice([-1, 1], 26)])
+    data = Data(source=series, window=1, val_fraction=0.5, scale="none")
+    windows = make_windows(series, data)
+    widths = calibrate(model_for(windows, data), windows)
+    assert (np.asarray(widths["0.95"]) >= np.asarray(widths["0.8"])).all()
+    plain = calibrate(model_for(windows, data), windows, design="plain")
+    assert widths["0.8"][0] > plain["0.8"][0]  # the drift was measured and applied
