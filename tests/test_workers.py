@@ -189,13 +189,15 @@ def test_after_kill_9_the_rerun_reclaims_the_trial_and_reaches_the_count(tmp_pat
                                                                          monkeypatch, capsys):
     url = (f"sqlite:///{tmp_path / 'study.db'}" if storage == "sqlite"
            else str(tmp_path / "journal.log"))
-    args = (SLOW, "--n-trials", 1, "--storage", url)  # the re-run runs the killed one again
+    study_file = tmp_path / "long.py"  # a trial of several seconds: the kill lands inside it
+    study_file.write_text(Path(SLOW).read_text().replace("epochs=60,", "epochs=240,"))
+    args = (study_file, "--n-trials", 1, "--storage", url)  # the re-run runs the killed one again
     with background(*args, cwd=tmp_path) as proc:
         def just_started():  # so that it cannot finish before the kill lands
             now = datetime.datetime.now()
             return next((t for t in trials("slow_toy", url)
                          if t.state == RUNNING and keys.WORKER in t.user_attrs and t.params
-                         and (now - t.datetime_start).total_seconds() < 0.5), None)
+                         and (now - t.datetime_start).total_seconds() < 2.0), None)
 
         killed = wait_for(just_started, 120, "a trial that has just started", every=0.05)
         proc.kill()  # SIGKILL: nothing runs in the worker after this
