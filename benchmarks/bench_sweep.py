@@ -42,6 +42,7 @@ unregularized models.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import platform
@@ -54,7 +55,7 @@ import optuna
 import torch
 from joblib import Parallel, delayed
 
-from sweeper import Data, FloatRange, IntRange, Space, Study
+from sweeper import Data, FloatRange, IntRange, Space, Study, repair
 from sweeper.delivery import DeliveredModel
 from sweeper.frames import load_series
 from sweeper.kept import from_study, trial_model
@@ -96,7 +97,12 @@ CONTENDERS = {
     # control: the same share of children, moves drawn at random without reading the verdict.
     "sweeper-repair": {"repair": "auto"},
     "sweeper-random-moves": {"repair": "random"},
+    # A second repair design: only a verdict that names a problem queues a child; a good trial
+    # queues none (its row of the move table is emptied for the study, see TABLE_CHANGES).
+    "sweeper-repair-problems": {"repair": "auto"},
 }
+# Contenders that run with rows of sweeper's move table replaced (problem -> moves).
+TABLE_CHANGES = {"sweeper-repair-problems": {"good": ()}}
 RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS = 5, 5, 3
 # --quick: every contender and every step above, at the smallest size that still runs them
 # (one training step an epoch).
@@ -248,6 +254,17 @@ def sweep_to_budget(spec: Study, windows, budget: int, artifacts: str
     return study, used, time.perf_counter() - start
 
 
+@contextlib.contextmanager
+def move_table(changes: dict[str, tuple]):
+    """Sweeper's move table with `changes` for the sweeps run inside (in this process)."""
+    saved = repair.TABLE
+    repair.TABLE = {**saved, **changes}
+    try:
+        yield
+    finally:
+        repair.TABLE = saved
+
+
 def run_study(series: str, contender: str, seed: int, budget: int, quick: bool = False,
               space: str = "default", extras: bool = False) -> dict:
     torch.set_num_threads(1)
@@ -257,7 +274,8 @@ def run_study(series: str, contender: str, seed: int, budget: int, quick: bool =
                                   else (RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS))
     windows = windows_for(series)
     spec = spec_for(contender, series, seed, QUICK_SPACE if quick else SPACES[space])
-    with tempfile.TemporaryDirectory() as artifacts:  # the model files the sweep saves
+    with tempfile.TemporaryDirectory() as artifacts, \
+            move_table(TABLE_CHANGES.get(contender, {})):  # the model files the sweep saves
         study, used, sweep_s = sweep_to_budget(spec, windows, budget, artifacts)
         # (c) the best trial's own repeats (for plain, its one run: what a careful Optuna
         # user saves), and the model chosen from the kept runs on validation (see selection)
@@ -409,7 +427,8 @@ def summarize_proof(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-REPAIR_CONTENDERS = ("sweeper", "sweeper-repair", "sweeper-random-moves")
+REPAIR_CONTENDERS = ("sweeper", "sweeper-repair", "sweeper-random-moves",
+                     "sweeper-repair-problems")
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
 
 
@@ -441,17 +460,20 @@ def summarize_repair(rows: list[dict]) -> str:
              "vs TPE alone: median, paired wins | best score after 25% / 50% / 75% / 100% of "
              "the budget (medians) | share of the budget to reach TPE alone's final median |",
              "|---|---|---|---|---|---|---|---|"]
+    present = [c for c in REPAIR_CONTENDERS if any(r["contender"] == c for r in rows)]
+    if present[:1] != ["sweeper"]:
+        return "(repair is compared with TPE alone: add the rows of the sweeper contender)"
     for space in sorted({r.get("space", "default") for r in rows}):
         for series in SERIES:
             at = {c: {r["seed"]: r for r in rows if r["series"] == series
                       and r.get("space", "default") == space and r["contender"] == c
-                      and "trace" in r} for c in REPAIR_CONTENDERS}
+                      and "trace" in r} for c in present}
             seeds = sorted(set.intersection(*(set(v) for v in at.values())))
             if not seeds:
                 continue
             base = at["sweeper"]
             target = float(np.median([best_by(base[s], 1.0) for s in seeds]))
-            for c in REPAIR_CONTENDERS:
+            for c in present:
                 d = np.array([at[c][s]["delivered_test"] for s in seeds])
                 b = np.array([base[s]["delivered_test"] for s in seeds])
                 curve = [float(np.median([best_by(at[c][s], f) for s in seeds]))
@@ -465,7 +487,7 @@ def summarize_repair(rows: list[dict]) -> str:
                              + " / ".join(f"{v:.4f}" for v in curve) + " | "
                              + (f"{reach:.0%}" if reach is not None else "not reached") + " |")
     lines.append("")
-    for c in REPAIR_CONTENDERS[1:]:
+    for c in present[1:]:
         got = move_outcomes([r for r in rows if r["contender"] == c and "trace" in r])
         total = [x for v in got.values() for x in v]
         if total:
