@@ -383,47 +383,52 @@ def summarize_proof(rows: list[dict]) -> str:
     """The delivered model's proof: sweeper's chosen model against plain Optuna's own best run
     (a), plain's pick retrained (b), sweeper's best trial alone (c) and the baselines, per
     series and space; the targets; the intervals' coverage pooled over studies."""
-    lines = ["| series | space | studies | (a) plain's best run | (b) plain's pick retrained | "
-             "(c) sweeper's best trial | sweeper delivered | delivered vs better of (a), (b) | "
+    lines = ["| series | space | contender | studies | (a) plain's best run | (b) plain's pick "
+             "retrained | (c) its best trial | delivered | delivered vs better of (a), (b) | "
              "vs (c) | paired wins vs (a), (b), (c) | best baseline |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     cover: dict[str, list[int]] = {}
-    for space in sorted({r.get("space", "default") for r in rows}):
-        for series in SERIES:
-            at = [r for r in rows if r["series"] == series and r.get("space", "default") == space]
-            plain = {r["seed"]: r for r in at if r["contender"] == "plain"}
-            mine = {r["seed"]: r for r in at if r["contender"] == "sweeper"
-                    and "selected_test" in r}
-            seeds = sorted(set(plain) & set(mine))
-            if not seeds:
-                continue
-            a = np.array([plain[s]["delivered_test"] for s in seeds])
-            b = np.array([plain[s]["retrain_best_test"] for s in seeds])
-            c = np.array([mine[s]["best_trial_test"] for s in seeds])
-            d = np.array([mine[s]["selected_test"] for s in seeds])
-            for s in seeds:
-                for level, (inside, total) in mine[s]["coverage"]["selected"].items():
-                    cover.setdefault(level, [0, 0])
-                    cover[level][0] += inside
-                    cover[level][1] += total
-            better = min(np.median(a), np.median(b))
-            base = baseline_losses(series)
-            best_base = min(base, key=base.get)
+    groups = [(space, series, contender)
+              for space in sorted({r.get("space", "default") for r in rows})
+              for series in SERIES
+              for contender in sorted({r["contender"] for r in rows if "selected_test" in r
+                                       and r["contender"] != "plain"})]
+    for space, series, contender in groups:
+        at = [r for r in rows if r["series"] == series and r.get("space", "default") == space]
+        plain = {r["seed"]: r for r in at if r["contender"] == "plain"}
+        mine = {r["seed"]: r for r in at if r["contender"] == contender
+                and "selected_test" in r}
+        seeds = sorted(set(plain) & set(mine))
+        if not seeds:
+            continue
+        a = np.array([plain[s]["delivered_test"] for s in seeds])
+        b = np.array([plain[s]["retrain_best_test"] for s in seeds])
+        c = np.array([mine[s]["best_trial_test"] for s in seeds])
+        d = np.array([mine[s]["selected_test"] for s in seeds])
+        for s in seeds:
+            for level, (inside, total) in mine[s]["coverage"]["selected"].items():
+                cover.setdefault(f"{contender} {level}", [0, 0])
+                cover[f"{contender} {level}"][0] += inside
+                cover[f"{contender} {level}"][1] += total
+        better = min(np.median(a), np.median(b))
+        base = baseline_losses(series)
+        best_base = min(base, key=base.get)
 
-            def cell(v: np.ndarray) -> str:
-                return f"{np.median(v):.4f} / {v.std():.4f} / {v.max():.4f}"
+        def cell(v: np.ndarray) -> str:
+            return f"{np.median(v):.4f} / {v.std():.4f} / {v.max():.4f}"
 
-            lines.append(
-                f"| {series} | {space} | {len(seeds)} | {cell(a)} | {cell(b)} | {cell(c)} | "
-                f"{cell(d)} | {np.median(d) / better - 1:+.1%} (worst {d.max():.4f} vs "
-                f"{max(a.max(), b.max()):.4f}) | {np.median(d) / np.median(c) - 1:+.1%} | "
-                f"{(d < a).sum()}, {(d < b).sum()}, {(d < c).sum()} of {len(seeds)} | "
-                f"{best_base} {base[best_base]:.4f} |")
+        lines.append(
+            f"| {series} | {space} | {contender} | {len(seeds)} | {cell(a)} | {cell(b)} | "
+            f"{cell(c)} | "
+            f"{cell(d)} | {np.median(d) / better - 1:+.1%} (worst {d.max():.4f} vs "
+            f"{max(a.max(), b.max()):.4f}) | {np.median(d) / np.median(c) - 1:+.1%} | "
+            f"{(d < a).sum()}, {(d < b).sum()}, {(d < c).sum()} of {len(seeds)} | "
+            f"{best_base} {base[best_base]:.4f} |")
     lines.append("")
     lines.append("Columns: median / std / worst test MSE over study seeds. Intervals of the "
                  "delivered model on the test windows, pooled over studies: " + ", ".join(
-                     f"{float(level):.0%} hold {inside / total:.1%} ({inside}/{total})"
-                     for level, (inside, total) in sorted(cover.items())))
+                     f"{key.split()[0]} {float(key.split()[1]):.0%} hold {inside / total:.1%} "
+                     f"({inside}/{total})" for key, (inside, total) in sorted(cover.items())))
     return "\n".join(lines)
 
 
