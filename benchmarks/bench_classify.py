@@ -31,7 +31,15 @@ from pathlib import Path
 import numpy as np
 import optuna
 import torch
-from bench_sweep import CONTENDERS, SEARCHED, retrained_models, sweep_to_budget, trace
+from bench_sweep import (
+    CONTENDERS,
+    SEARCHED,
+    TABLE_CHANGES,
+    move_table,
+    retrained_models,
+    sweep_to_budget,
+    trace,
+)
 from joblib import Parallel, delayed
 
 from sweeper import IntRange
@@ -56,7 +64,8 @@ def run_study(contender: str, seed: int, budget: int, quick: bool) -> dict:
                                trial_figures=False, engine="sequential", n_trials=1_000_000,
                                **CONTENDERS[contender])
     windows = prepare(spec.data, STUDY_FILE.parent, seed=seed)
-    with tempfile.TemporaryDirectory() as artifacts:
+    with tempfile.TemporaryDirectory() as artifacts, \
+            move_table(TABLE_CHANGES.get(contender, {})):
         study, used, sweep_s = sweep_to_budget(spec, windows, budget, artifacts)
         if contender != "plain":  # sweeper delivers the model chosen from its kept runs
             choose(study, windows, artifacts)
