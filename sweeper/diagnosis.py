@@ -352,30 +352,24 @@ def _plateau_fix(m: dict[str, Any]) -> str:
     return _CAPACITY_FIX
 
 
+def _too_high(m: dict[str, Any], evidence: dict[str, Any], against: str) -> Diagnosis:
+    """Underfit: validation levelled off too high, `against` saying above what."""
+    return Diagnosis(Label.UNDERFIT, f"validation loss levelled off at {m['val_end']:.3g}, "
+                     + against, _plateau_fix(m), evidence)
+
+
 def _explain_above_baseline(m: dict[str, Any], th: Thresholds,
                             evidence: dict[str, Any]) -> Diagnosis:
-    val_end, baseline = m["val_end"], m["baseline"]
     # With near_baseline below 1, a plateau just under the naive forecast also lands here.
-    return Diagnosis(
-        Label.UNDERFIT,
-        f"validation loss levelled off at {val_end:.3g}, "
-        + ("above" if val_end > baseline else "hardly below")
-        + f" the {m['baseline_name']}'s {baseline:.3g}",
-        _plateau_fix(m),
-        evidence,
-    )
+    return _too_high(m, evidence, ("above" if m["val_end"] > m["baseline"] else "hardly below")
+                     + f" the {m['baseline_name']}'s {m['baseline']:.3g}")
 
 
 def _explain_above_reference(m: dict[str, Any], th: Thresholds,
                              evidence: dict[str, Any]) -> Diagnosis:
-    val_end, ref = m["val_end"], m["reference"]
-    return Diagnosis(
-        Label.UNDERFIT,
-        f"validation loss levelled off at {val_end:.3g}, {val_end / ref - 1:.0%} "
-        f"above the {ref:.3g} that the best comparable run reached",
-        _plateau_fix(m),
-        evidence,
-    )
+    ref = m["reference"]
+    return _too_high(m, evidence, f"{m['val_end'] / ref - 1:.0%} above the {ref:.3g} that the "
+                                  "best comparable run reached")
 
 
 def _explain_stalled(m: dict[str, Any], th: Thresholds, evidence: dict[str, Any]) -> Diagnosis:
