@@ -100,9 +100,18 @@ CONTENDERS = {
     # A second repair design: only a verdict that names a problem queues a child; a good trial
     # queues none (its row of the move table is emptied for the study, see TABLE_CHANGES).
     "sweeper-repair-problems": {"repair": "auto"},
+    # A third: a good verdict steps either way (fewer or more units, fewer or more epochs), and
+    # Thompson sampling learns which way works in the study.
+    "sweeper-repair-either-way": {"repair": "auto"},
 }
 # Contenders that run with rows of sweeper's move table replaced (problem -> moves).
-TABLE_CHANGES = {"sweeper-repair-problems": {"good": ()}}
+TABLE_CHANGES = {
+    "sweeper-repair-problems": {"good": ()},
+    "sweeper-repair-either-way": {"good": (
+        repair.SIMPLER_UNITS, repair.SIMPLER_EPOCHS,
+        repair.MoveSpec("bolder: more units", "hidden", lambda v, e: v * 1.25),
+        repair.MoveSpec("bolder: more epochs", "epochs", lambda v, e: v * 1.25))},
+}
 RETRAIN_SEEDS, TOP_K, REEVAL_SEEDS = 5, 5, 3
 # --quick: every contender and every step above, at the smallest size that still runs them
 # (one training step an epoch).
@@ -433,7 +442,7 @@ def summarize_proof(rows: list[dict]) -> str:
 
 
 REPAIR_CONTENDERS = ("sweeper", "sweeper-repair", "sweeper-random-moves",
-                     "sweeper-repair-problems")
+                     "sweeper-repair-problems", "sweeper-repair-either-way")
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
 
 

@@ -33,7 +33,8 @@ def test_bench_sweep_quick(tmp_path, capsys, bench):
     for contender in ("plain", "sweeper", "sweeper-final-val", "repeats-no-penalty",
                       "penalty-no-repeats", "sweeper-unscreened", "sweeper-no-spread",
                       "sweeper-2-repeats", "sweeper-no-median", "sweeper-1-repeat",
-                      "sweeper-repair", "sweeper-random-moves", "sweeper-repair-problems"):
+                      "sweeper-repair", "sweeper-random-moves", "sweeper-repair-problems",
+                      "sweeper-repair-either-way"):
         assert f"| sunspots | quick | {contender} | 1 |" in out  # what each hands back
         assert f"| sunspots | {contender} |" in out  # the earlier measurements
     # Its rows summarize again with --also, and rows it cannot use get one sentence.
@@ -42,7 +43,7 @@ def test_bench_sweep_quick(tmp_path, capsys, bench):
 
     budget = importlib.import_module("bench_sweep").QUICK_SIZES["budget"]  # what --quick ran
     again = main("--seeds", "0", "--budget", budget, "--also", tmp_path / "rows.json")
-    assert "| sunspots | plain |" in again and "(with 13 studies from" in again
+    assert "| sunspots | plain |" in again and "(with 14 studies from" in again
     (tmp_path / "bad.json").write_text('{"not": "rows"}')
     for args, message in [(["--also", tmp_path / "bad.json"], "is not a file that --out wrote"),
                           (["--also", tmp_path / "rows.json"], "cannot be summarized with")]:
