@@ -396,7 +396,7 @@ def summarize_proof(rows: list[dict]) -> str:
              "retrained | (c) its best trial | delivered | delivered vs better of (a), (b) | "
              "vs (c) | paired wins vs (a), (b), (c) | best baseline |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    cover: dict[str, list[int]] = {}
+    cover: dict[tuple[str, str], list[int]] = {}  # (contender, level) -> [inside, total]
     groups = [(space, series, contender)
               for space in sorted({r.get("space", "default") for r in rows})
               for series in SERIES
@@ -416,9 +416,9 @@ def summarize_proof(rows: list[dict]) -> str:
         d = np.array([mine[s]["selected_test"] for s in seeds])
         for s in seeds:
             for level, (inside, total) in mine[s]["coverage"]["selected"].items():
-                cover.setdefault(f"{contender} {level}", [0, 0])
-                cover[f"{contender} {level}"][0] += inside
-                cover[f"{contender} {level}"][1] += total
+                held = cover.setdefault((contender, level), [0, 0])
+                held[0] += inside
+                held[1] += total
         better = min(np.median(a), np.median(b))
         base = baseline_losses(series)
         best_base = min(base, key=base.get)
@@ -428,16 +428,15 @@ def summarize_proof(rows: list[dict]) -> str:
 
         lines.append(
             f"| {series} | {space} | {contender} | {len(seeds)} | {cell(a)} | {cell(b)} | "
-            f"{cell(c)} | "
-            f"{cell(d)} | {np.median(d) / better - 1:+.1%} (worst {d.max():.4f} vs "
+            f"{cell(c)} | {cell(d)} | {np.median(d) / better - 1:+.1%} (worst {d.max():.4f} vs "
             f"{max(a.max(), b.max()):.4f}) | {np.median(d) / np.median(c) - 1:+.1%} | "
             f"{(d < a).sum()}, {(d < b).sum()}, {(d < c).sum()} of {len(seeds)} | "
             f"{best_base} {base[best_base]:.4f} |")
     lines.append("")
     lines.append("Columns: median / std / worst test MSE over study seeds. Intervals of the "
                  "delivered model on the test windows, pooled over studies: " + ", ".join(
-                     f"{key.split()[0]} {float(key.split()[1]):.0%} hold {inside / total:.1%} "
-                     f"({inside}/{total})" for key, (inside, total) in sorted(cover.items())))
+                     f"{contender} {float(level):.0%} hold {inside / total:.1%} ({inside}/{total})"
+                     for (contender, level), (inside, total) in sorted(cover.items())))
     return "\n".join(lines)
 
 
