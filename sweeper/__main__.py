@@ -220,10 +220,11 @@ def run_main(args: argparse.Namespace, prog: str) -> int:
 
 def _say_start(s: _Sweep, devices: list[str]) -> None:
     from .storage import is_journal, redact
+    from .words import counted
 
     where = (f"{s.jobs} workers on {', '.join(sorted(set(devices)))}" if s.jobs > 1
              else f"on {s.device}")
-    print(f"sweeper: study {s.spec.name!r} {where}, {s.spec.repeats} repeats per trial, "
+    print(f"sweeper: study {s.spec.name!r} {where}, {counted(s.spec.repeats, 'repeat')} per trial, "
           f"storage {redact(s.url)}")
     if s.jobs > 1 and s.url.startswith("sqlite:"):
         print("note: SQLite serves several workers on this machine only (not over a network "

@@ -22,6 +22,7 @@ from .task import Task
 from .task import from_description as task_from_description
 from .validate import SpecError
 from .windows import PredictionWindows, Windows, for_prediction, halves
+from .words import counted, runs_of
 
 
 def from_bytes(content: bytes, what: str) -> DeliveredModel:
@@ -221,14 +222,13 @@ class DeliveredModel:
         equal = np.allclose(self.weights, self.weights[0])
         if len(self.trials) == 1 and equal:
             epochs = ", ".join(str(r.best_epoch) for r in self.members)
-            return (f"study {m.get('study')!r} trial #{self.trials[0]}: {self.n_repeats} "
-                    f"repeats at their best validation epochs ({epochs}), sweeper "
+            return (f"study {m.get('study')!r} trial #{self.trials[0]}: "
+                    f"{counted(self.n_repeats, 'repeat')} at their best validation epochs "
+                    f"({epochs}), sweeper "
                     f"{m.get('sweeper_version')}")
         how = (m.get("chosen") or {}).get("how", "ensemble")
-        runs = f"{self.n_repeats} run{'s' if self.n_repeats != 1 else ''}"
-        trials = f"trial{'s' if len(self.trials) != 1 else ''}"
-        return (f"study {m.get('study')!r}: {how}, {runs} of {trials} "
-                f"{', '.join(f'#{t}' for t in self.trials)} at their best validation epochs, "
+        return (f"study {m.get('study')!r}: {how}, {runs_of(self.n_repeats, self.trials)} "
+                f"at their best validation epochs, "
                 f"weighted {', '.join(f'{w:.2f}' for w in self.weights)}, sweeper "
                 f"{m.get('sweeper_version')}")
 

@@ -54,7 +54,8 @@ MOVE = "move"
 MOVE_DETAIL = "move_detail"
 PARENT_LABEL = "parent_label"
 PARENT_SCORE = "parent_score"
-# On the parent: {"move", "detail", "child_of_policy", "why"} or {"why"} when no child was queued
+LINEAGE = (PARENT, MOVE, MOVE_DETAIL, PARENT_LABEL, PARENT_SCORE)
+# On the parent: {"move", "detail", "policy", "why"}, or {"why"} when no child was queued
 REPAIR = "repair"
 
 # Trial user attrs: the delivered model (the repeats at their best validation epochs).

@@ -9,7 +9,7 @@ A finished trial's verdict names its problem, and the problem names the moves th
     plateau                      more units, one more layer, a higher or a lower learning rate
     diverged / exploding         a lower learning rate, gradient clipping
     good                         a small step toward simpler: fewer units, fewer epochs
-    mixed (no majority)          the moves of the repeats' own problems
+    mixed (no majority)          the moves of the repeats' own problems (good ones left out)
 
 A move changes one searched setting and stays inside its range (`apply`): a setting that is
 fixed, or already at the end of its range, gives no move, and the reason is kept. Which of a
@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .space import Choice, FloatRange, IntRange, Space
+from .space import Choice, IntRange, Space
 
 # At most this share of a study's trials (so far, the child included) are children of a
 # verdict: TPE proposes the rest, so its model of the space keeps growing from its own draws
@@ -107,19 +107,21 @@ def problem(label: str, branch: str, evidence: dict[str, Any], recommendation: s
     return found
 
 
-def problems(verdict: dict[str, Any]) -> list[str]:
-    """The problems a trial's verdict names, most pressing first: its own, or for a mixed
-    trial each repeat's ({"label", "branch", "recommendation", "runs": [each repeat's]})."""
+def problems(verdict: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The problems a trial's verdict names, most pressing first, each with the evidence of the
+    diagnosis that named it: the trial's own, or for a mixed trial each repeat's (its good
+    repeats name none) ({"label", "branch", "evidence", "recommendation", "runs": [each
+    repeat's]})."""
     if verdict["label"] != "mixed":
         found = problem(verdict["label"], verdict.get("branch", ""),
                         verdict.get("evidence") or {}, verdict.get("recommendation", ""))
-        return [found] if found else []
-    seen: list[str] = []
+        return {found: verdict.get("evidence") or {}} if found else {}
+    seen: dict[str, dict[str, Any]] = {}
     for run in verdict.get("runs", []):
         found = problem(run["label"], run.get("branch", ""), run.get("evidence") or {},
                         run.get("recommendation", ""))
         if found and found != "good" and found not in seen:
-            seen.append(found)
+            seen[found] = run.get("evidence") or {}
     return seen
 
 
@@ -160,19 +162,19 @@ def _inside(rng: Any, value: Any, old: Any) -> Any:
     if isinstance(rng, Choice):
         numeric = [o for o in rng.options if isinstance(o, (int, float))
                    and not isinstance(o, bool)]
-        if old not in numeric or value is None:
+        if value is None or old not in numeric + [None]:
             return None
+        if old is None:  # gradient clipping off: the option nearest the move's value
+            return min(numeric, key=lambda o: abs(o - value)) if numeric else None
         ahead = [o for o in numeric if (o > old if value > old else o < old)]
         return min(ahead, key=lambda o: abs(o - value)) if ahead else None
     low, high = rng.low, rng.high
+    step = (rng.step or 1) if isinstance(rng, IntRange) else rng.step
+    if step:  # the grid's last point may lie below `high`
+        high = low + step * math.floor((high - low) / step + 1e-9)
+        value = low + step * round((min(max(value, low), high) - low) / step)
     value = min(max(value, low), high)
-    if isinstance(rng, IntRange):
-        step = rng.step or 1
-        value = low + step * round((value - low) / step)
-        return int(min(max(value, low), high))
-    if isinstance(rng, FloatRange) and rng.step:
-        value = low + rng.step * round((value - low) / rng.step)
-    return float(min(max(value, low), high))
+    return int(round(value)) if isinstance(rng, IntRange) else float(value)
 
 
 def tally(children: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
@@ -194,17 +196,24 @@ def choose(verdict: dict[str, Any], config: dict[str, Any], space: Space,
     """The move to make after a trial: by the verdict's problems and Thompson sampling over
     `stats` ("auto"), or drawn at random from every move ("random"); (None, why) when no move
     applies."""
-    evidence = verdict.get("evidence") or {}
     if policy == "random":
-        specs = list(EVERY_MOVE)
+        evidence = verdict.get("evidence") or {}
+        specs = [(spec, evidence) for spec in EVERY_MOVE]
         why_none = "no move of the table applies to this configuration in this space"
+        named = ""
     else:
         found = problems(verdict)
-        specs = list({s.name: s for p in found for s in TABLE[p]}.values())
+        by_name: dict[str, tuple[MoveSpec, dict[str, Any]]] = {}
+        for name, evidence in found.items():  # each move once, read with its first problem's
+            for spec in TABLE[name]:
+                by_name.setdefault(spec.name, (spec, evidence))
+        specs = list(by_name.values())
+        named = ("" if list(found) == [verdict["label"]] else
+                 f"{verdict['label']}, read as {' and '.join(found)}; ")
         why_none = (f"the verdict names no problem with moves ({verdict['label']})"
                     if not found else f"no move for {', '.join(found)} applies here")
     made, skipped = [], []
-    for spec in specs:
+    for spec, evidence in specs:
         move, why = apply(spec, config, space, evidence)
         (made.append(move) if move else skipped.append(f"{spec.name}: {why}"))
     if not made:
@@ -215,5 +224,5 @@ def choose(verdict: dict[str, Any], config: dict[str, Any], space: Space,
              for m in made]
     pick = made[int(np.argmax(draws))]
     s, f = stats.get(pick.name, (0, 0))
-    return pick, (f"the verdict's moves: {', '.join(m.name for m in made)}; chosen by Thompson "
+    return pick, (f"{named}its moves here: {', '.join(m.name for m in made)}; chosen by Thompson "
                   f"sampling ({pick.name} beat its parent {s} of {s + f} times here so far)")

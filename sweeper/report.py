@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import keys
 from .record import Record
+from .words import counted, runs_of
 
 # Stored attrs too bulky for a CSV cell; they stay in the storage.
 BULKY = (keys.CURVES, keys.EVIDENCE)
@@ -103,9 +104,9 @@ def best_summary(study: optuna.Study) -> str:
         epochs = ", ".join(str(e) for e in delivered["best_epochs"])
         scores = "".join(f", {k.replace('_', '-')} {v:.3f}"
                          for k, v in (delivered.get("scores") or {}).items())
-        lines.append(f"  model:          {len(delivered['best_epochs'])} repeats at epochs "
-                     f"{epochs}, predictions averaged: validation loss "
-                     f"{delivered['val_loss']:.4g}{scores}"
+        repeats = counted(len(delivered["best_epochs"]), "repeat")
+        lines.append(f"  model:          {repeats} at epochs {epochs}, predictions averaged: "
+                     f"validation loss {delivered['val_loss']:.4g}{scores}"
                      + (f"; file {model['file']} ({model['bytes'] / 1e6:.2f} MB)" if model
                         else "; no model file (the sweep ran without an artifact folder)"))
     line = delivery_line(study.user_attrs.get(keys.STUDY_DELIVERY), best.number, unit)
@@ -115,12 +116,14 @@ def best_summary(study: optuna.Study) -> str:
 
 
 def moves_table(records: list[Record]) -> list[str]:
-    """Each repair move made in the study: how often it was tried, how often its child scored
-    below its parent, and the median change of score (child against parent)."""
+    """Each repair move made in the study: how often its child was judged (completed or
+    pruned; a child that failed says nothing of its move, and its run again is counted), how
+    often it scored below its parent, and the median change of score (child against parent),
+    as the sweep's choice of moves counts them."""
     rows: dict[str, list[tuple[bool, float | None]]] = {}
     for r in records:
         move, bar = r.attrs.get(keys.MOVE), r.attrs.get(keys.PARENT_SCORE)
-        if move is None or r.state not in ("complete", "pruned", "fail"):
+        if move is None or r.state not in ("complete", "pruned"):
             continue
         score = r.score
         change = (score - bar) / abs(bar) if score is not None and bar else None
@@ -128,7 +131,8 @@ def moves_table(records: list[Record]) -> list[str]:
                                           change))
     if not rows:
         return []
-    out = ["", "Repair moves (each child's score against its parent's):",
+    out = ["", "Repair moves (each child's score against its parent's; a negative change is "
+               "better):",
            f"  {'move':24} {'tried':>6} {'improved':>9} {'median change of score':>24}"]
     for move, got in sorted(rows.items()):
         changes = [c for _, c in got if c is not None]
@@ -151,19 +155,14 @@ def units_caption(study: optuna.Study) -> str:
             "units are in the comparison with the baselines.)")
 
 
-def runs_of(n_runs: int, trials: list[int]) -> str:
-    """"3 runs of trials #4, #9" / "1 run of trial #4"."""
-    return (f"{n_runs} run{'s' if n_runs != 1 else ''} of trial{'s' if len(trials) != 1 else ''} "
-            + ", ".join(f"#{t}" for t in trials))
-
-
 def delivery_line(choice: dict | None, best: int, unit: str = "") -> str | None:
     """What the sweep delivers, when it chose it around trial `best` (see selection)."""
     if not choice or choice.get("best_trial") != best:
         return None
     trials = sorted({m["trial"] for m in choice["members"]},
                     key=lambda t: -sum(m["weight"] for m in choice["members"] if m["trial"] == t))
-    what = (f"the best trial's {len(choice['members'])} repeats" if choice["how"] == "best trial"
+    what = (f"the best trial's {counted(len(choice['members']), 'repeat')}"
+            if choice["how"] == "best trial"
             else f"{choice['how']}: {runs_of(len(choice['members']), trials)}")
     loss = (f"validation loss {choice['val_loss']:.4g}" if choice["how"] == "best trial" else
             f"validation loss {choice['val_loss']:.4g} (the best trial's alone "

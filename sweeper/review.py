@@ -34,6 +34,7 @@ from .plots import (
     save_png,
 )
 from .record import Record
+from .words import counted
 from .worth import lines, warnings
 
 BEST_FOR_FIGURE = 3  # trials in the study's "multiple runs" figure
@@ -56,7 +57,7 @@ def trial_figure_data(rec: Record) -> CurveFigureData:
     train, val = rec.curves
     return curve_figure_data(
         train, val,
-        title=f"trial {rec.number}: model train vs validation loss ({len(val)} repeats)",
+        title=f"trial {rec.number}: model train vs validation loss ({counted(len(val), 'repeat')})",
         label=rec.label or "", reason=rec.get(keys.REASON, ""),
         best_epochs=rec.best_epochs or None, grad_norm=rec.grad_norms or None,
         metrics=rec.metric_curves or None,
@@ -104,7 +105,8 @@ def trial_note(rec: Record, test: dict[str, Any] | None = None) -> str:
         repeats = ", ".join(_fmt(v) for v in delivered.get("repeat_val_loss", []))
         scores = "".join(f", {k.replace('_', '-')} {v:.3f}"
                          for k, v in (delivered.get("scores") or {}).items())
-        lines += ["", f"**Delivered model.** The {len(delivered.get('best_epochs', []))} repeats "
+        n_runs = counted(len(delivered.get("best_epochs", [])), "repeat")
+        lines += ["", f"**Delivered model.** The {n_runs} "
                       f"at their best validation epochs ({epochs}), predictions averaged: "
                       f"validation loss {_fmt(delivered.get('val_loss'))}{scores} (each "
                       f"repeat's loss: {repeats})."
@@ -202,7 +204,8 @@ def study_note(spec: dict[str, Any], baseline: dict[str, float],
         f"Score = validation loss ({VALIDATION[spec.get('validation', 'delivered')]}) + "
         "gap_penalty x overfit gap (how far validation ended above its own best, on repeats "
         "diagnosed overfit) + spread_penalty x spread (the standard error of the repeats' "
-        f"validation losses), over {spec.get('repeats')} seeded repeats per trial. The "
+        f"validation losses), over {counted(spec.get('repeats', 0), 'seeded repeat')} per "
+        "trial. The "
         f"{baseline_name}'s validation loss: "
         + ", ".join(f"{k} {v:.4g}" for k, v in baseline.items()) + ".",
         "",

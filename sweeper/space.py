@@ -158,6 +158,8 @@ def _check(name: str, value: Any) -> None:
         if not value.options:
             raise SpecError(f"{owner} is an empty Choice; give at least one option.")
         for option in value.options:
+            if option is None and name in OPTIONAL:
+                continue
             if not (_is_kind(kind, option) and ok(option)):
                 raise must(f"every option of {owner}", rule, option)
         return

@@ -312,7 +312,7 @@ def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial | optuna.Trial,
     if reason:
         attrs[keys.RETRY_REASON] = reason
     # A repair's child run again is still that child: its move is judged by the retry.
-    for key in (keys.PARENT, keys.MOVE, keys.MOVE_DETAIL, keys.PARENT_LABEL, keys.PARENT_SCORE):
+    for key in keys.LINEAGE:
         if key in trial.user_attrs:
             attrs[key] = trial.user_attrs[key]
     study.enqueue_trial(trial.params, user_attrs=attrs)

@@ -274,10 +274,10 @@ class AfterTrial:
         if rec.retry_of is not None:
             what += f" (runs trial #{rec.retry_of}'s configuration again)"
         if rec.lineage:
-            what = f"{rec.lineage}; {what}"
+            what += f"; {rec.lineage}"
         seconds = trial.duration.total_seconds() if trial.duration else 0.0
-        self.out(f"[{done}/{self.n_trials}] #{trial.number:<3d} {what}  ({params}; "
-                 f"{seconds:.1f}s)")
+        self.out(f"[{done}/{self.n_trials}] #{trial.number:<3d} {what}  "
+                 f"({params + '; ' if params else ''}{seconds:.1f}s)")
 
 
 def _short(v: Any) -> str:

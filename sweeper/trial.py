@@ -54,6 +54,7 @@ from .storage import (
 )
 from .train import TrainResult, combine, train_repeats
 from .windows import Windows
+from .words import counted
 
 # Completed trials needed before `Study.screen` judges a first run against them.
 SCREEN_AFTER = 4
@@ -209,12 +210,15 @@ class TrialObjective:
         with timing("storage_s"):
             record.write(trial, attrs)
             try:  # a child that cannot be queued must not cost a finished trial
-                self._repair(trial, config, outcome)
+                repair = self._repair(trial, config, outcome)
             except Exception as exc:
-                record.write(trial, {keys.REPAIR: {"why": f"no child: queueing one failed "
-                                                          f"({type(exc).__name__}: {exc})"}})
-        with timing("review_s"):
-            self._publish(trial, attrs)
+                repair = {"why": f"no child: queueing one failed ({type(exc).__name__}: {exc})"}
+            if repair:
+                record.write(trial, {keys.REPAIR: repair})
+                attrs[keys.REPAIR] = repair
+        with timing("review_s"):  # the note says where the trial came from and what it queued
+            self._publish(trial, {**{k: trial.user_attrs[k] for k in keys.LINEAGE
+                                     if k in trial.user_attrs}, **attrs})
         record.write(trial, {keys.TIMING: timing.seconds(result.seconds)})
         if not outcome.completes:
             raise optuna.TrialPruned(outcome.prune_reason)
@@ -312,29 +316,20 @@ class TrialObjective:
         return {keys.MODEL: save_artifact(trial, self.store, meta, result.states,
                                           self.spec.keep_models)}
 
-    def _repair(self, trial: optuna.Trial, config: dict[str, Any], outcome: Outcome) -> None:
+    def _repair(self, trial: optuna.Trial, config: dict[str, Any], outcome: Outcome
+                ) -> dict[str, Any] | None:
         """Queue one child configuration by a repair move from this trial's verdict (see
-        repair), through Optuna's own queue, so that every worker and the sampler see it; say
-        on the trial what was queued, or why nothing was."""
+        repair), through Optuna's own queue, so that every worker and the sampler see it; what
+        was queued, or why nothing was (None with repair off)."""
         policy = self.spec.repair
-        diverged = bool(outcome.prune_reason and outcome.prune_reason.startswith("diverged"))
-        if policy == "off" or not (outcome.completes or diverged):
-            return
+        if policy == "off":
+            return None
         study = trial.study
         trials = study.get_trials(deepcopy=False)
         children = [t for t in trials if keys.PARENT in t.user_attrs]
-        waiting = sum(t.state == optuna.trial.TrialState.WAITING for t in trials)
-        finished, running = count_trials(study)  # running counts this trial
-        # A child run again after a failure is still one child (it keeps its lineage).
-        n_children = len({t.user_attrs[keys.PARENT] for t in children})
-        n_trials = len(trials) - sum(keys.RETRY_OF in t.user_attrs for t in trials)
-        if n_children + 1 > CHILD_SHARE * (n_trials + 1):
-            why = (f"no child: {n_children} of the study's {n_trials} trials are children "
-                   f"already, and another would take them past {CHILD_SHARE:.0%}")
-            record.write(trial, {keys.REPAIR: {"why": why}})
-            return
-        if finished + running + waiting >= self.spec.n_trials:  # no trial left to run it in
-            return
+        why_not = self._no_child(trial, outcome, trials, children)
+        if why_not:
+            return {"why": f"no child: {why_not}"}
         # A child that failed (its worker killed, say) says nothing about its move.
         judged = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
         stats = tally([{"move": t.user_attrs[keys.MOVE],
@@ -344,15 +339,47 @@ class TrialObjective:
         rng = np.random.default_rng([self.spec.seed, trial.number, 33])
         move, why = choose(_verdict(outcome), config, self.spec.space, stats, rng, policy)
         if move is None:
-            record.write(trial, {keys.REPAIR: {"why": why}})
-            return
+            return {"why": why}
         params = {**trial.params, move.param: move.new}
         study.enqueue_trial(params, user_attrs={
             keys.PARENT: trial.number, keys.MOVE: move.name, keys.MOVE_DETAIL: move.describe(),
             keys.PARENT_LABEL: outcome.verdict.label.value,
             keys.PARENT_SCORE: outcome.score.score if outcome.completes else None})
-        record.write(trial, {keys.REPAIR: {"move": move.name, "detail": move.describe(),
-                                           "policy": policy, "why": why}})
+        return {"move": move.name, "detail": move.describe(), "policy": policy, "why": why}
+
+    def _no_child(self, trial: optuna.Trial, outcome: Outcome,
+                  trials: list[optuna.trial.FrozenTrial],
+                  children: list[optuna.trial.FrozenTrial]) -> str | None:
+        """Why this trial may not queue a child, or None when it may."""
+        diverged = bool(outcome.prune_reason and outcome.prune_reason.startswith("diverged"))
+        if not (outcome.completes or diverged):
+            return "the trial was pruned before its runs could be judged"
+        if not self.spec.space.searched():
+            return "the space fixes every setting"
+        # A trial run again (its first run failed or was abandoned) is the same parent: a
+        # child its first run queued is its child already.
+        retry_of = {t.number: t.user_attrs[keys.RETRY_OF] for t in trials
+                    if keys.RETRY_OF in t.user_attrs}
+        same, number = {trial.number}, trial.number
+        while number in retry_of:
+            number = retry_of[number]
+            same.add(number)
+        had = sorted(t.number for t in children
+                     if t.user_attrs[keys.PARENT] in same and keys.RETRY_OF not in t.user_attrs)
+        if had:
+            return f"this configuration's first run queued #{had[0]} already"
+        # A child run again after a failure is still one child (it keeps its lineage).
+        n_children = len({t.user_attrs[keys.PARENT] for t in children})
+        n_trials = len(trials) - len(retry_of)
+        if n_children + 1 > CHILD_SHARE * (n_trials + 1):
+            return (f"the study has {counted(n_trials, 'trial')}, "
+                    f"{n_children} of them children, and one more would make children over "
+                    f"{CHILD_SHARE:.0%} of its trials")
+        waiting = sum(t.state == optuna.trial.TrialState.WAITING for t in trials)
+        finished, running = count_trials(trial.study)  # running counts this trial
+        if finished + running + waiting >= self.spec.n_trials:
+            return "no trial of the study's budget is left to run one"
+        return None
 
     def _publish(self, trial: optuna.Trial, attrs: dict[str, Any]) -> None:
         """The trial's figure and note; one that cannot be drawn or saved must not cost the

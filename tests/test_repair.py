@@ -8,7 +8,7 @@ import numpy as np
 import optuna
 import pytest
 
-from sweeper import FloatRange, IntRange, Space, keys
+from sweeper import Choice, FloatRange, IntRange, Space, keys
 from sweeper.repair import CHILD_SHARE, EVERY_MOVE, TABLE, apply, choose, problems, tally
 from sweeper.storage import load_existing_study
 
@@ -77,8 +77,61 @@ def test_a_mixed_trial_uses_each_repeats_problem():
              "runs": [{"label": "overfit", "branch": "overfit", "evidence": {}},
                       {"label": "underfit", "branch": "still falling", "evidence": {}},
                       {"label": "good", "branch": "good", "evidence": {}}]}
-    assert problems(mixed) == ["overfit", "still improving"]
+    assert list(problems(mixed)) == ["overfit", "still improving"]
     assert len(EVERY_MOVE) == len({m.name for m in EVERY_MOVE})
+
+
+def test_a_mixed_trials_move_reads_the_repeat_that_named_its_problem():
+    mixed = {"label": "mixed", "branch": "mixed", "recommendation": "",
+             "evidence": {"best_epoch": 90},  # the first repeat's, which was good
+             "runs": [{"label": "good", "branch": "good", "evidence": {"best_epoch": 90}},
+                      {"label": "overfit", "branch": "overfit", "evidence": {"best_epoch": 20}}]}
+    assert problems(mixed) == {"overfit": {"best_epoch": 20}}
+    fewer = {"fewer epochs": (1, 0)} | {m.name: (0, 50) for m in TABLE["overfit"]
+                                         if m.name != "fewer epochs"}
+    move, why = choose(mixed, CONFIG, SPACE, fewer, RNG)
+    assert (move.name, move.new) == ("fewer epochs", 20)  # 1.25 x the overfit repeat's 20
+    assert why.startswith("mixed, read as overfit; its moves here: ")
+
+
+def test_a_move_stays_on_a_grid_whose_last_point_lies_below_the_ranges_end():
+    space = Space(epochs=IntRange(50, 300, step=70), hidden=IntRange(4, 64))  # 50 ... 260
+    more = next(m for m in TABLE["still improving"] if m.param == "epochs")
+    assert apply(more, {**CONFIG, "epochs": 190}, space, {})[0].new == 260
+    assert apply(more, {**CONFIG, "epochs": 260}, space, {})[1] == \
+        "epochs is already at the end of its range (260)"
+
+
+def test_clipping_can_be_switched_on_from_a_choice_that_holds_none():
+    space = Space(grad_clip=Choice([None, 1.0]), lr=FloatRange(1e-4, 1e-3, log=True))
+    config = {**CONFIG, "lr": 1e-4}  # at the low end: clipping is the one move left
+    move, _ = choose(verdict("diverged", "diverged"), config, space, {}, RNG)
+    assert (move.param, move.old, move.new) == ("grad_clip", None, 1.0)
+
+
+def test_a_configuration_run_again_does_not_queue_a_second_child():
+    from types import SimpleNamespace
+
+    from sweeper import Data, Study
+    from sweeper.trial import TrialObjective
+
+    spec = Study(name="again", data=Data.toy(), space=SPACE, repair="auto", n_trials=20)
+    objective = TrialObjective(spec, None, None)
+    study = optuna.create_study()
+    first = study.ask()
+    first.suggest_int("hidden", 4, 64)
+    study.enqueue_trial({"hidden": 5}, user_attrs={keys.PARENT: 0, keys.MOVE: "fewer units"})
+    study.tell(first, state=optuna.trial.TrialState.FAIL)  # killed after queueing its child
+    study.enqueue_trial(first.params, user_attrs={keys.RETRY_OF: 0})
+    child, again = study.ask(), study.ask()
+    trials = study.get_trials(deepcopy=False)
+    children = [t for t in trials if keys.PARENT in t.user_attrs]
+    done = SimpleNamespace(prune_reason=None, completes=True)
+    assert objective._no_child(again, done, trials, children) == \
+        "this configuration's first run queued #1 already"
+    assert objective._no_child(child, done, trials, children) == (  # past that check
+        "the study has 2 trials, 1 of them children, and one more would make children over 30% "
+        "of its trials")
 
 
 STUDY = """\
@@ -127,7 +180,7 @@ def test_children_are_queued_through_optuna_survive_a_resume_and_a_second_worker
     assert 2 <= len(children) <= CHILD_SHARE * len(study.trials) + 1
     assert all(t.state != optuna.trial.TrialState.RUNNING for t in study.trials)
     assert main(["report", "study.py"]) == 0
-    assert "Repair moves (each child's score against its parent's):" in \
+    assert "Repair moves (each child's score against its parent's; a negative change" in \
         capsys.readouterr().out
 
 
@@ -146,3 +199,25 @@ def test_a_space_that_fixes_every_setting_gets_no_moves_and_says_so_once(tmp_pat
     out = capsys.readouterr().out
     assert out.count("the space fixes every setting: no move can change one") == 1
     assert "repair of #" not in out
+
+
+def test_a_childs_note_says_where_it_came_from_and_its_parents_what_it_queued(
+        tmp_path, monkeypatch, capsys):
+    from optuna_dashboard import get_note
+
+    from sweeper.__main__ import main
+    from sweeper.optuna_private import trial_handle
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "study.py").write_text(
+        STUDY.format(n=4).replace("trial_figures=False", "trial_figures=True"))
+    assert main(["study.py"]) == 0
+    study = load_existing_study("repaired", "runs/journal.log")
+    notes = {t.number: get_note(trial_handle(study, t)) for t in study.trials}
+    child = next(t for t in study.trials if keys.PARENT in t.user_attrs)
+    parent = child.user_attrs[keys.PARENT]
+    assert f"**Lineage.** This trial is the repair of #{parent}: " in notes[child.number]
+    assert f"**Next.** Queued a child: {child.user_attrs[keys.MOVE]} (" in notes[parent]
+    first = study.trials[0]  # too early for a child: the share says so
+    assert "the study has 1 trial, 0 of them children" in first.user_attrs[keys.REPAIR]["why"]
+    assert "**Next.** no child: the study has 1 trial" in notes[0]
