@@ -218,11 +218,13 @@ def choose(verdict: dict[str, Any], config: dict[str, Any], space: Space,
         (made.append(move) if move else skipped.append(f"{spec.name}: {why}"))
     if not made:
         return None, why_none + (f" ({'; '.join(skipped)})" if skipped else "")
+    unmade = f"; not made: {'; '.join(skipped)}" if skipped else ""
     if policy == "random":
-        return made[int(rng.integers(len(made)))], "drawn at random from every move"
+        return made[int(rng.integers(len(made)))], "drawn at random from every move" + unmade
     draws = [rng.beta(1 + stats.get(m.name, (0, 0))[0], 1 + stats.get(m.name, (0, 0))[1])
              for m in made]
     pick = made[int(np.argmax(draws))]
     s, f = stats.get(pick.name, (0, 0))
     return pick, (f"{named}its moves here: {', '.join(m.name for m in made)}; chosen by Thompson "
-                  f"sampling ({pick.name} beat its parent {s} of {s + f} times here so far)")
+                  f"sampling ({pick.name} beat its parent {s} of {s + f} times here so far)"
+                  + unmade)

@@ -105,8 +105,10 @@ def test_a_move_stays_on_a_grid_whose_last_point_lies_below_the_ranges_end():
 def test_clipping_can_be_switched_on_from_a_choice_that_holds_none():
     space = Space(grad_clip=Choice([None, 1.0]), lr=FloatRange(1e-4, 1e-3, log=True))
     config = {**CONFIG, "lr": 1e-4}  # at the low end: clipping is the one move left
-    move, _ = choose(verdict("diverged", "diverged"), config, space, {}, RNG)
+    move, why = choose(verdict("diverged", "diverged"), config, space, {}, RNG)
     assert (move.param, move.old, move.new) == ("grad_clip", None, 1.0)
+    assert why.endswith("; not made: lower learning rate: lr is already at the end of its "
+                        "range (0.0001)")
 
 
 def test_a_configuration_run_again_does_not_queue_a_second_child():
