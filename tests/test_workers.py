@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from collections import Counter
@@ -559,7 +560,9 @@ def test_a_short_outage_is_waited_out_and_a_long_one_stops_every_worker_once(tmp
                                                                               postgres,
                                                                               monkeypatch):
     """With an outage limit of 8 s, a 2 s PostgreSQL outage is retried and the sweep goes on;
-    a longer one stops both workers with one sentence and exit 1, and the re-run completes."""
+    a longer one stops both workers with one sentence and exit 1, and the re-run completes.
+    The second outage starts only once the sweep has said the first is over: until every
+    process that met it has reached the storage again, a new one is the same outage to it."""
     url = postgres.url()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "SWEEPER_OUTAGE_LIMIT_S": "8"}
     study_file = tmp_path / "outage.py"  # a study of its own on the shared server
@@ -568,6 +571,9 @@ def test_a_short_outage_is_waited_out_and_a_long_one_stops_every_worker_once(tmp
             "--storage", url]
     proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
     try:
         wait_for(lambda: any(t.state == RUNNING for t in trials("outage", url)), 120,
                  "a running trial")
@@ -575,12 +581,15 @@ def test_a_short_outage_is_waited_out_and_a_long_one_stops_every_worker_once(tmp
         time.sleep(2)
         postgres.start()
         back = datetime.datetime.now()
-        wait_for(lambda: any(t.state in FINISHED and t.datetime_complete > back
-                             for t in trials("outage", url))
+        wait_for(lambda: any("reachable again" in line for line in lines)
+                 and any(t.state in FINISHED and t.datetime_complete > back
+                         for t in trials("outage", url))
                  and any(t.state == RUNNING for t in trials("outage", url)), 120,
-                 "a trial finished after the short outage, and one running")
+                 "the short outage said to be over, a trial finished after it, and one running")
         postgres.stop()  # long: every worker gives up after 8 s
-        out, _ = proc.communicate(timeout=120)
+        proc.wait(timeout=120)
+        reader.join(timeout=10)
+        out = "".join(lines)
     finally:
         if proc.poll() is None:
             proc.kill()
