@@ -171,9 +171,9 @@ def _inside(rng: Any, value: Any, old: Any) -> Any:
     low, high = rng.low, rng.high
     step = (rng.step or 1) if isinstance(rng, IntRange) else rng.step
     if step:  # the grid's last point may lie below `high`
-        high = low + step * math.floor((high - low) / step + 1e-9)
+        high = min(low + step * math.floor((high - low) / step + 1e-9), rng.high)
         value = low + step * round((min(max(value, low), high) - low) / step)
-    value = min(max(value, low), high)
+    value = min(max(value, low), high)  # a float grid's point may be off by a rounding
     return int(round(value)) if isinstance(rng, IntRange) else float(value)
 
 
@@ -225,6 +225,6 @@ def choose(verdict: dict[str, Any], config: dict[str, Any], space: Space,
              for m in made]
     pick = made[int(np.argmax(draws))]
     s, f = stats.get(pick.name, (0, 0))
-    return pick, (f"{named}its moves here: {', '.join(m.name for m in made)}; chosen by Thompson "
-                  f"sampling ({pick.name} beat its parent {s} of {s + f} times here so far)"
-                  + unmade)
+    return pick, (f"{named}the moves that apply: {', '.join(m.name for m in made)}; chosen by "
+                  f"Thompson sampling ({pick.name} beat its parent {s} of {s + f} times here so "
+                  f"far)" + unmade)

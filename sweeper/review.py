@@ -128,7 +128,7 @@ def trial_note(rec: Record, test: dict[str, Any] | None = None) -> str:
     if repair:
         lines += ["", "**Next.** " + (f"Queued a child: {repair['move']} ({repair['detail']}); "
                                       f"{repair['why']}." if repair.get("move") else
-                                      f"{repair['why']}.")]
+                                      f"{repair['why'][:1].upper()}{repair['why'][1:]}.")]
     return "\n".join(lines)
 
 

@@ -367,14 +367,14 @@ class TrialObjective:
         had = sorted(t.number for t in children
                      if t.user_attrs[keys.PARENT] in same and keys.RETRY_OF not in t.user_attrs)
         if had:
-            return f"this configuration's first run queued #{had[0]} already"
+            return f"an earlier run of this configuration queued #{had[0]} already"
         # A child run again after a failure is still one child (it keeps its lineage).
         n_children = len({t.user_attrs[keys.PARENT] for t in children})
         n_trials = len(trials) - len(retry_of)
         if n_children + 1 > CHILD_SHARE * (n_trials + 1):
-            return (f"the study has {counted(n_trials, 'trial')}, "
-                    f"{n_children} of them children, and one more would make children over "
-                    f"{CHILD_SHARE:.0%} of its trials")
+            return (f"the study has {counted(n_trials, 'trial')}, {n_children} of them "
+                    f"{'a child' if n_children == 1 else 'children'}, and one more would make "
+                    f"children over {CHILD_SHARE:.0%} of its trials")
         waiting = sum(t.state == optuna.trial.TrialState.WAITING for t in trials)
         finished, running = count_trials(trial.study)  # running counts this trial
         if finished + running + waiting >= self.spec.n_trials:

@@ -99,7 +99,9 @@ def _death(exitcode: int | None) -> str:
 class OutageLines:
     """Lines to `out`, a worker's prefixed with its number, with one line for a storage outage
     however many workers (and the main process, index None) report it: the first
-    'unreachable' and the first 'reachable again'."""
+    'unreachable' and the first 'reachable again'. Once one process has reached the storage
+    again, an 'unreachable' is a new outage, though another process may not have made a call
+    since the last one (its late 'reachable again' is then not said)."""
 
     def __init__(self, out: Callable[[str], None]) -> None:
         self.out = out
@@ -108,16 +110,17 @@ class OutageLines:
 
     def __call__(self, index: int | None, line: str) -> None:
         if line.startswith("storage ") and " unreachable (" in line:
-            if not self.down:
-                self.said_up = False
+            if not self.down or self.said_up:
+                self.down, self.said_up = set(), False
                 self.out(f"{line} (every worker retries the same)")
             self.down.add(index)
             return
         if line.startswith("storage ") and " reachable again" in line:
-            self.down.discard(index)
-            if not self.said_up:
-                self.out(line)
-                self.said_up = True
+            if index in self.down:
+                self.down.discard(index)
+                if not self.said_up:
+                    self.out(line)
+                    self.said_up = True
             return
         self.out(line if index is None else f"[worker {index}] {line}")
 

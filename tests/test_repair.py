@@ -91,7 +91,7 @@ def test_a_mixed_trials_move_reads_the_repeat_that_named_its_problem():
                                          if m.name != "fewer epochs"}
     move, why = choose(mixed, CONFIG, SPACE, fewer, RNG)
     assert (move.name, move.new) == ("fewer epochs", 20)  # 1.25 x the overfit repeat's 20
-    assert why.startswith("mixed, read as overfit; its moves here: ")
+    assert why.startswith("mixed, read as overfit; the moves that apply: ")
 
 
 def test_a_move_stays_on_a_grid_whose_last_point_lies_below_the_ranges_end():
@@ -130,9 +130,9 @@ def test_a_configuration_run_again_does_not_queue_a_second_child():
     children = [t for t in trials if keys.PARENT in t.user_attrs]
     done = SimpleNamespace(prune_reason=None, completes=True)
     assert objective._no_child(again, done, trials, children) == \
-        "this configuration's first run queued #1 already"
+        "an earlier run of this configuration queued #1 already"
     assert objective._no_child(child, done, trials, children) == (  # past that check
-        "the study has 2 trials, 1 of them children, and one more would make children over 30% "
+        "the study has 2 trials, 1 of them a child, and one more would make children over 30% "
         "of its trials")
 
 
@@ -222,4 +222,29 @@ def test_a_childs_note_says_where_it_came_from_and_its_parents_what_it_queued(
     assert f"**Next.** Queued a child: {child.user_attrs[keys.MOVE]} (" in notes[parent]
     first = study.trials[0]  # too early for a child: the share says so
     assert "the study has 1 trial, 0 of them children" in first.user_attrs[keys.REPAIR]["why"]
-    assert "**Next.** no child: the study has 1 trial" in notes[0]
+    assert "**Next.** No child: the study has 1 trial" in notes[0]
+
+
+def test_a_float_grid_move_stops_at_the_ranges_end_not_a_rounding_past_it():
+    space = Space(dropout=FloatRange(0.0, 0.6, step=0.1), hidden=IntRange(4, 64))
+    more = next(m for m in TABLE["overfit"] if m.param == "dropout")
+    assert apply(more, {**CONFIG, "dropout": 0.5}, space, {})[0].new == 0.6
+    assert apply(more, {**CONFIG, "dropout": 0.6}, space, {})[1] == \
+        "dropout is already at the end of its range (0.6)"
+
+
+def test_the_moves_table_counts_the_children_the_sampler_counts():
+    from sweeper.record import Record
+    from sweeper.report import moves_table
+
+    study = optuna.create_study()
+    for value, state in ((1.0, "COMPLETE"), (0.5, "COMPLETE"), (None, "FAIL"), (2.0, "COMPLETE")):
+        trial = study.ask()
+        if study.trials[-1].number > 0:
+            trial.set_user_attr(keys.PARENT, 0)
+            trial.set_user_attr(keys.MOVE, "more dropout")
+            trial.set_user_attr(keys.PARENT_SCORE, 1.0)
+        study.tell(trial, value, state=getattr(optuna.trial.TrialState, state))
+    rows = moves_table([Record.of(t) for t in study.trials])
+    # the failed child says nothing of its move: 2 tried, 1 improved, changes -50% and +100%
+    assert rows[-1].split() == ["more", "dropout", "2", "1", "+25.0%"]

@@ -561,8 +561,7 @@ def test_a_short_outage_is_waited_out_and_a_long_one_stops_every_worker_once(tmp
                                                                               monkeypatch):
     """With an outage limit of 8 s, a 2 s PostgreSQL outage is retried and the sweep goes on;
     a longer one stops both workers with one sentence and exit 1, and the re-run completes.
-    The second outage starts only once the sweep has said the first is over: until every
-    process that met it has reached the storage again, a new one is the same outage to it."""
+    The second outage starts once the sweep has said the first is over."""
     url = postgres.url()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "SWEEPER_OUTAGE_LIMIT_S": "8"}
     study_file = tmp_path / "outage.py"  # a study of its own on the shared server
@@ -798,3 +797,19 @@ def test_stale_trials_get_their_reason_and_none_are_taken_right_after_an_outage(
     assert study._storage._get_stale_trial_ids(study._study_id) == [trial._trial_id]
     assert study.trials[0].user_attrs[keys.FAIL_REASON] == (
         "stale: no heartbeat from its worker elsewhere:1 for over 1 s")
+
+
+def test_an_outage_after_one_the_sweep_said_was_over_is_said_again():
+    from sweeper.workers import OutageLines
+
+    said: list[str] = []
+    lines = OutageLines(said.append)
+    down, up = "storage db unreachable (refused); retrying", "storage db reachable again after 2 s"
+    lines(0, down)
+    lines(1, down)  # the same outage: not said again
+    lines(0, up)
+    lines(0, down)  # worker 1 has made no call since: a new outage all the same
+    lines(1, up)  # worker 1's late word from the first outage is not said
+    lines(0, up)
+    assert said == [f"{down} (every worker retries the same)", up,
+                    f"{down} (every worker retries the same)", up]
