@@ -268,7 +268,8 @@ def _say_end(args: argparse.Namespace, s: _Sweep, study: Any) -> None:
             publish_forecast(study, s.artifacts, _study_dir(args))
     # The review commands need the same storage and artifacts, when they are not the file's.
     flags = "".join(f" --{name} {shlex.quote(redact(value))}" for name, value in
-                    (("storage", args.storage), ("artifacts", args.artifacts)) if value)
+                    (("name", args.name), ("storage", args.storage),
+                     ("artifacts", args.artifacts)) if value)
     print()
     print("Review it in the dashboard:")
     print(f"  optuna-dashboard {redact(s.url)} --artifact-dir {s.artifacts}")

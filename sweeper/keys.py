@@ -48,13 +48,15 @@ HEARTBEAT = "heartbeat"  # unix time, refreshed while running (journal storage o
 RETRY_OF = "retry_of"  # number of the trial whose configuration this one runs again
 RETRY_REASON = "retry_reason"  # why that trial was taken as abandoned, when it could not say
 # A child queued by its parent's verdict (see repair): the parent's number, the move's name,
-# what it changed ("dropout 0.1 -> 0.25"), and the parent's label and score when it was queued
+# what it changed ("dropout 0.1 -> 0.25"), the parent's label and score when it was queued, and
+# the problem the move answers ("plateau"; "" for a move drawn at random)
 PARENT = "parent"
 MOVE = "move"
 MOVE_DETAIL = "move_detail"
 PARENT_LABEL = "parent_label"
 PARENT_SCORE = "parent_score"
-LINEAGE = (PARENT, MOVE, MOVE_DETAIL, PARENT_LABEL, PARENT_SCORE)
+PROBLEM = "problem"
+LINEAGE = (PARENT, MOVE, MOVE_DETAIL, PARENT_LABEL, PARENT_SCORE, PROBLEM)
 # On the parent: {"move", "detail", "policy", "why"}, or {"why"} when no child was queued
 REPAIR = "repair"
 

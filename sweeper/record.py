@@ -248,13 +248,18 @@ class Record:
 
     @property
     def lineage(self) -> str | None:
-        """"repair of #9: overfit -> more dropout (dropout 0.1 -> 0.25)" for a child queued by
-        its parent's verdict; None for any other trial."""
+        """"repair of #9: overfit -> more dropout (dropout 0.1 -> 0.25)", or "repair of #9:
+        underfit, read as a plateau -> more units (hidden 8 -> 13)" where the problem the move
+        answers is not the label, for a child queued by its parent's verdict; None for any
+        other trial."""
         parent = self.attrs.get(keys.PARENT)
         if parent is None:
             return None
-        return (f"repair of #{parent}: {self.attrs.get(keys.PARENT_LABEL, '?')} -> "
-                f"{self.attrs.get(keys.MOVE, '?')} ({self.attrs.get(keys.MOVE_DETAIL, '')})")
+        label, problem = self.attrs.get(keys.PARENT_LABEL, "?"), self.attrs.get(keys.PROBLEM)
+        if problem and problem != label:
+            label += f", read as {'a ' if problem == 'plateau' else ''}{problem}"
+        return (f"repair of #{parent}: {label} -> {self.attrs.get(keys.MOVE, '?')} "
+                f"({self.attrs.get(keys.MOVE_DETAIL, '')})")
 
     @property
     def worker(self) -> dict[str, Any]:

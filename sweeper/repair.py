@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -127,12 +127,14 @@ def problems(verdict: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Move:
-    """A move made on a configuration: its name, the setting, and the value before and after."""
+    """A move made on a configuration: its name, the setting, the value before and after, and
+    the problem it answers (a key of TABLE; "" for a move drawn at random)."""
 
     name: str
     param: str
     old: Any
     new: Any
+    problem: str = ""
 
     def describe(self) -> str:
         return f"{self.param} {_show(self.old)} -> {_show(self.new)}"
@@ -204,9 +206,11 @@ def choose(verdict: dict[str, Any], config: dict[str, Any], space: Space,
     else:
         found = problems(verdict)
         by_name: dict[str, tuple[MoveSpec, dict[str, Any]]] = {}
+        answers: dict[str, str] = {}
         for name, evidence in found.items():  # each move once, read with its first problem's
             for spec in TABLE[name]:
                 by_name.setdefault(spec.name, (spec, evidence))
+                answers.setdefault(spec.name, name)
         specs = list(by_name.values())
         named = ("" if list(found) == [verdict["label"]] else
                  f"{verdict['label']}, read as {' and '.join(found)}; ")
@@ -224,6 +228,7 @@ def choose(verdict: dict[str, Any], config: dict[str, Any], space: Space,
     draws = [rng.beta(1 + stats.get(m.name, (0, 0))[0], 1 + stats.get(m.name, (0, 0))[1])
              for m in made]
     pick = made[int(np.argmax(draws))]
+    pick = replace(pick, problem=answers[pick.name])
     s, f = stats.get(pick.name, (0, 0))
     return pick, (f"{named}the moves that apply: {', '.join(m.name for m in made)}; chosen by "
                   f"Thompson sampling ({pick.name} beat its parent {s} of {s + f} times here so "

@@ -303,7 +303,7 @@ class Forecast:
             if column in rows:
                 first = first[first[column] == first[column].iloc[0]]
         counts = first["split"].value_counts()
-        lines = [f"{len(first)} windows on {what} ({len(rows)} rows): " + ", ".join(
+        lines = [f"{len(first)} windows on {what} ({len(rows)} rows of predictions): " + ", ".join(
             f"{counts[s]} {s}" for s in ("train", "validation", "test", "new", "future")
             if s in counts)]
         future = rows[rows["split"] == "future"]

@@ -343,7 +343,7 @@ class TrialObjective:
         params = {**trial.params, move.param: move.new}
         study.enqueue_trial(params, user_attrs={
             keys.PARENT: trial.number, keys.MOVE: move.name, keys.MOVE_DETAIL: move.describe(),
-            keys.PARENT_LABEL: outcome.verdict.label.value,
+            keys.PARENT_LABEL: outcome.verdict.label.value, keys.PROBLEM: move.problem,
             keys.PARENT_SCORE: outcome.score.score if outcome.completes else None})
         return {"move": move.name, "detail": move.describe(), "policy": policy, "why": why}
 

@@ -128,7 +128,8 @@ def test_predict_writes_a_csv_and_a_figure(study_dir, capsys):
     pd.DataFrame({"value": np.sin(np.arange(20.0))}).to_csv("new.csv", index=False)
     assert main(["predict", str(study_dir / "model_toy.py"), "--data", "new.csv", "--out",
                  "p.csv", "--trial", "0"]) == 0
-    assert "15 windows on new.csv (15 rows): 14 new, 1 future" in capsys.readouterr().out
+    assert "15 windows on new.csv (15 rows of predictions): 14 new, 1 future" in \
+        capsys.readouterr().out
 
 
 def test_the_test_split_is_scored_once_for_the_delivered_model_and_stored(study_dir, capsys):

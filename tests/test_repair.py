@@ -248,3 +248,21 @@ def test_the_moves_table_counts_the_children_the_sampler_counts():
     rows = moves_table([Record.of(t) for t in study.trials])
     # the failed child says nothing of its move: 2 tried, 1 improved, changes -50% and +100%
     assert rows[-1].split() == ["more", "dropout", "2", "1", "+25.0%"]
+
+
+def test_a_childs_lineage_names_the_problem_its_move_answers():
+    from sweeper.record import Record
+
+    study = optuna.create_study()
+    for problem in ("fits its training data only", "overfit"):
+        study.enqueue_trial({}, user_attrs={keys.PARENT: 2, keys.PARENT_LABEL: "underfit"
+                                            if problem != "overfit" else "overfit",
+                                            keys.PROBLEM: problem, keys.MOVE: "fewer units",
+                                            keys.MOVE_DETAIL: "hidden 6 -> 4"})
+        study.tell(study.ask(), 1.0)
+    assert [Record.of(t).lineage for t in study.trials] == [
+        "repair of #2: underfit, read as fits its training data only -> fewer units "
+        "(hidden 6 -> 4)",
+        "repair of #2: overfit -> fewer units (hidden 6 -> 4)"]
+    move, _ = choose(verdict("underfit", "above baseline"), CONFIG, SPACE, {}, RNG)
+    assert move.problem == "plateau"

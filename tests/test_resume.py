@@ -59,7 +59,11 @@ def test_a_study_resumed_on_other_data_or_settings_stops_and_keeps_its_trials(
     assert "--name resumed-2" in err and err.count("\n") == 1  # one sentence
     assert n_trials() == 2  # nothing ran, nothing was lost
     # A new name starts a new study from the same file, and report finds it by that name.
+    capsys.readouterr()
     assert main(["study.py", "--name", "resumed-2"]) == 0
+    out = capsys.readouterr().out  # the commands it suggests open this study, not the other
+    assert "python -m sweeper predict study.py --name resumed-2" in out
+    assert "python -m sweeper dashboard study.py --name resumed-2" in out
     assert n_trials("resumed-2") == 2
     assert main(["report", "study.py", "--name", "resumed-2"]) == 0
 

@@ -102,7 +102,8 @@ def test_forecast_table_is_long_format_in_the_datas_units():
     assert (first["lowest"], first["prediction"], first["highest"]) == (1.0, 2.0, 3.0)
     assert rows["target"].tolist() == list(range(12))
     lines = t.summary(rows, "the study's data")
-    assert lines[0] == "2 windows on the study's data (12 rows): 1 validation, 1 future"
+    assert lines[0] == ("2 windows on the study's data (12 rows of predictions): 1 validation, "
+                        "1 future")
     assert lines[1] == ("forecast (series b, position 21, step 1, variable y): -0.75 (the "
                         "runs' range -1 to -0.5)")
 
