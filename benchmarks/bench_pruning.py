@@ -97,7 +97,7 @@ def main() -> None:
               f"{np.median([r['best'] for r in rows]):.4f} | "
               f"{np.median([r['seconds'] for r in rows]):.0f} |")
 
-    print(f"\n## fixed time: {args.seconds:.0f} s per study (medians over study seeds)")
+    print(f"\n## fixed time: {args.seconds:g} s per study (medians over study seeds)")
     print("| variant | trials | pruned | member-epochs | best score |")
     print("|---|---|---|---|---|")
     for v in variants:
