@@ -249,7 +249,7 @@ class Record:
     @property
     def lineage(self) -> str | None:
         """"repair of #9: overfit -> more dropout (dropout 0.1 -> 0.25)", or "repair of #9:
-        underfit, read as a plateau -> more units (hidden 8 -> 13)" where the problem the move
+        underfit, read as plateau -> more units (hidden 8 -> 13)" where the problem the move
         answers is not the label, for a child queued by its parent's verdict; None for any
         other trial."""
         parent = self.attrs.get(keys.PARENT)
@@ -257,7 +257,7 @@ class Record:
             return None
         label, problem = self.attrs.get(keys.PARENT_LABEL, "?"), self.attrs.get(keys.PROBLEM)
         if problem and problem != label:
-            label += f", read as {'a ' if problem == 'plateau' else ''}{problem}"
+            label += f", read as {problem}"
         return (f"repair of #{parent}: {label} -> {self.attrs.get(keys.MOVE, '?')} "
                 f"({self.attrs.get(keys.MOVE_DETAIL, '')})")
 

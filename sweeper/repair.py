@@ -200,26 +200,25 @@ def choose(verdict: dict[str, Any], config: dict[str, Any], space: Space,
     applies."""
     if policy == "random":
         evidence = verdict.get("evidence") or {}
-        specs = [(spec, evidence) for spec in EVERY_MOVE]
+        specs = [(spec, evidence, "") for spec in EVERY_MOVE]
         why_none = "no move of the table applies to this configuration in this space"
         named = ""
     else:
         found = problems(verdict)
-        by_name: dict[str, tuple[MoveSpec, dict[str, Any]]] = {}
-        answers: dict[str, str] = {}
-        for name, evidence in found.items():  # each move once, read with its first problem's
+        by_name: dict[str, tuple[MoveSpec, dict[str, Any], str]] = {}
+        for name, evidence in found.items():  # each move once, for the first problem naming it
             for spec in TABLE[name]:
-                by_name.setdefault(spec.name, (spec, evidence))
-                answers.setdefault(spec.name, name)
+                by_name.setdefault(spec.name, (spec, evidence, name))
         specs = list(by_name.values())
         named = ("" if list(found) == [verdict["label"]] else
                  f"{verdict['label']}, read as {' and '.join(found)}; ")
         why_none = (f"the verdict names no problem with moves ({verdict['label']})"
                     if not found else f"no move for {', '.join(found)} applies here")
     made, skipped = [], []
-    for spec, evidence in specs:
+    for spec, evidence, answered in specs:
         move, why = apply(spec, config, space, evidence)
-        (made.append(move) if move else skipped.append(f"{spec.name}: {why}"))
+        (made.append(replace(move, problem=answered)) if move
+         else skipped.append(f"{spec.name}: {why}"))
     if not made:
         return None, why_none + (f" ({'; '.join(skipped)})" if skipped else "")
     unmade = f"; not made: {'; '.join(skipped)}" if skipped else ""
@@ -228,7 +227,6 @@ def choose(verdict: dict[str, Any], config: dict[str, Any], space: Space,
     draws = [rng.beta(1 + stats.get(m.name, (0, 0))[0], 1 + stats.get(m.name, (0, 0))[1])
              for m in made]
     pick = made[int(np.argmax(draws))]
-    pick = replace(pick, problem=answers[pick.name])
     s, f = stats.get(pick.name, (0, 0))
     return pick, (f"{named}the moves that apply: {', '.join(m.name for m in made)}; chosen by "
                   f"Thompson sampling ({pick.name} beat its parent {s} of {s + f} times here so "

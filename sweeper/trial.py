@@ -46,7 +46,6 @@ from .spec import Study
 from .storage import (
     WholeOrNone,
     artifact_folder,
-    count_trials,
     disk_full,
     folder_full,
     requeue,
@@ -375,9 +374,10 @@ class TrialObjective:
             return (f"the study has {counted(n_trials, 'trial')}, {n_children} of them "
                     f"{'a child' if n_children == 1 else 'children'}, and one more would make "
                     f"children over {CHILD_SHARE:.0%} of its trials")
-        waiting = sum(t.state == optuna.trial.TrialState.WAITING for t in trials)
-        finished, running = count_trials(trial.study)  # running counts this trial
-        if finished + running + waiting >= self.spec.n_trials:
+        # Finished, running (this trial among them) or waiting: the budget left is what is not.
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
+                  optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
+        if sum(t.state in states for t in trials) >= self.spec.n_trials:
             return "no trial of the study's budget is left to run one"
         return None
 

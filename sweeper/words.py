@@ -6,9 +6,9 @@ Pure: no import from the rest of sweeper, so any stage can use it.
 from __future__ import annotations
 
 
-def counted(n: int, noun: str, plural: str | None = None) -> str:
-    """"1 repeat" / "3 repeats" ("1 child" / "2 children" with `plural`)."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+def counted(n: int, noun: str) -> str:
+    """"1 repeat" / "3 repeats"."""
+    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 def runs_of(n_runs: int, trials: list[int]) -> str:
